@@ -1,0 +1,52 @@
+import '@fontsource/inter/400.css';
+import '@fontsource/inter/500.css';
+import '@fontsource/inter/600.css';
+import type { Decorator, Preview } from '@storybook/sveltekit';
+import { setupWorker } from 'msw/browser';
+import { mswLoader } from 'msw-storybook-addon/csf3';
+import ThemeFrame from '../src/stories/theme-frame.svelte';
+
+// Started before any story module loads: socket clients capture `WebSocket` when imported.
+const worker = setupWorker();
+await worker.start({
+	quiet: true,
+	onUnhandledRequest: 'bypass',
+	serviceWorker: { url: 'mockServiceWorker.js' }
+});
+
+const withTheme: Decorator = (_story, { globals, parameters }) => ({
+	Component: ThemeFrame,
+	props: { theme: parameters.theme ?? globals.theme ?? 'light' }
+});
+
+const preview: Preview = {
+	decorators: [withTheme],
+	loaders: [mswLoader(() => worker)],
+	globalTypes: {
+		theme: {
+			description: 'Light or dark colour scheme',
+			toolbar: {
+				title: 'Theme',
+				icon: 'mirror',
+				items: [
+					{ value: 'light', title: 'Light', icon: 'sun' },
+					{ value: 'dark', title: 'Dark', icon: 'moon' }
+				],
+				dynamicTitle: true
+			}
+		}
+	},
+	initialGlobals: { theme: 'light' },
+	parameters: {
+		layout: 'fullscreen',
+		controls: { matchers: { color: /(background|color)$/i, date: /At$|^now$/ } },
+		a11y: { test: 'error' }
+	},
+	beforeEach({ canvasElement }) {
+		// Lets the visual tests find the element the story rendered into.
+		canvasElement.setAttribute('data-story-canvas', '');
+	},
+	tags: ['autodocs']
+};
+
+export default preview;

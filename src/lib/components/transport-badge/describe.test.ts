@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { CONNECTION_STATUSES } from '../../core/types.js';
+import { defaultTransportBadgeLabels, describeBadge, resolveLabels } from './describe.js';
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+describe('describeBadge', () => {
+	it('names the transport and status', () => {
+		const text = describeBadge({ status: 'live', transport: 'sse' }, NOW);
+		expect(text.summary).toBe('SSE · live');
+		expect(text.transportLabel).toBe('SSE');
+		expect(text.fallbackLabel).toBeUndefined();
+	});
+
+	it('shows an unknown transport kind as given, and no transport as the status alone', () => {
+		expect(describeBadge({ status: 'live', transport: 'webtransport' }, NOW).summary).toBe(
+			'webtransport · live'
+		);
+		expect(describeBadge({ status: 'offline' }, NOW).summary).toBe('offline');
+		expect(describeBadge({}, NOW).summary).toBe('idle');
+	});
+
+	it.each([
+		[4000, 'retrying in 4 s'],
+		[3001, 'retrying in 4 s'],
+		[1, 'retrying in 1 s'],
+		[0, 'retrying now'],
+		[-2500, 'retrying now']
+	])('counts down to retryAt (%i ms ahead → %s)', (ahead, expected) => {
+		const text = describeBadge({ status: 'reconnecting', retryAt: NOW + ahead }, NOW);
+		expect(text.retry).toBe(expected);
+	});
+
+	it('shows the countdown only while reconnecting', () => {
+		expect(describeBadge({ status: 'live', retryAt: NOW + 4000 }, NOW).retry).toBeUndefined();
+	});
+
+	it('shows the attempt only while it matters', () => {
+		expect(describeBadge({ status: 'reconnecting', attempt: 3 }, NOW).attempt).toBe('attempt 3');
+		expect(describeBadge({ status: 'failed', attempt: 8 }, NOW).attempt).toBe('attempt 8');
+		expect(describeBadge({ status: 'live', attempt: 3 }, NOW).attempt).toBeUndefined();
+		expect(describeBadge({ status: 'connecting', attempt: 0 }, NOW).attempt).toBeUndefined();
+	});
+
+	it.each([
+		[0, 'last event 0 s ago'],
+		[59_999, 'last event 59 s ago'],
+		[60_000, 'last event 1 min ago'],
+		[3_600_000, 'last event 1 h ago'],
+		[2 * 86_400_000, 'last event 2 d ago']
+	])('formats the last-event age (%i ms)', (age, expected) => {
+		expect(describeBadge({ status: 'live', lastEventAt: NOW - age }, NOW).lastEvent).toBe(expected);
+	});
+
+	it('never shows a negative age when the event clock runs ahead', () => {
+		expect(describeBadge({ status: 'live', lastEventAt: NOW + 5000 }, NOW).lastEvent).toBe(
+			'last event 0 s ago'
+		);
+	});
+
+	it('accepts Dates as well as epoch milliseconds', () => {
+		const text = describeBadge(
+			{ status: 'reconnecting', retryAt: new Date(NOW + 2000), lastEventAt: new Date(NOW - 7000) },
+			new Date(NOW)
+		);
+		expect(text.retry).toBe('retrying in 2 s');
+		expect(text.lastEvent).toBe('last event 7 s ago');
+	});
+
+	it('marks a degraded connection as fallback', () => {
+		expect(
+			describeBadge({ status: 'live', transport: 'polling', degraded: true }, NOW).fallbackLabel
+		).toBe('fallback');
+	});
+
+	it('rejects an unknown status with a message naming it and the valid ones', () => {
+		// @ts-expect-error: an invalid status, as plain JavaScript could pass
+		expect(() => describeBadge({ status: 'open' }, NOW)).toThrow(
+			/unknown status "open".*idle, connecting/
+		);
+	});
+
+	it('rejects an invalid time, naming the prop', () => {
+		expect(() => describeBadge({ status: 'reconnecting', retryAt: Number.NaN }, NOW)).toThrow(
+			/`retryAt` must be a finite/
+		);
+		expect(() => describeBadge({ status: 'live' }, new Date('nope'))).toThrow(/`now` must be/);
+	});
+
+	it('has a label for every status', () => {
+		for (const status of CONNECTION_STATUSES) {
+			expect(defaultTransportBadgeLabels.status[status]).toMatch(/\S/);
+		}
+	});
+});
+
+describe('resolveLabels', () => {
+	it('merges partial overrides over the defaults', () => {
+		const labels = resolveLabels({
+			status: { live: 'en direct' },
+			transport: { sse: 'Flux' },
+			retryingIn: (s) => `nouvel essai dans ${s} s`
+		});
+		expect(labels.status.live).toBe('en direct');
+		expect(labels.status.offline).toBe('offline');
+		expect(labels.transport.sse).toBe('Flux');
+		expect(labels.transport.polling).toBe('Polling');
+		expect(describeBadge({ status: 'reconnecting', retryAt: NOW + 3000 }, NOW, labels).retry).toBe(
+			'nouvel essai dans 3 s'
+		);
+	});
+
+	it('returns the defaults unchanged without overrides', () => {
+		expect(resolveLabels(undefined)).toBe(defaultTransportBadgeLabels);
+	});
+});

@@ -1,0 +1,134 @@
+import type { ConnectionStatus } from '../../core/types.js';
+import type {
+	Instant,
+	TransportBadgeLabels,
+	TransportBadgeLabelsInput,
+	TransportBadgeState
+} from './types.js';
+
+function formatAge(ms: number): string {
+	const seconds = Math.max(0, Math.floor(ms / 1000));
+	if (seconds < 60) return `${seconds} s`;
+	const minutes = Math.floor(seconds / 60);
+	if (minutes < 60) return `${minutes} min`;
+	const hours = Math.floor(minutes / 60);
+	if (hours < 24) return `${hours} h`;
+	return `${Math.floor(hours / 24)} d`;
+}
+
+/** The badge's English texts. */
+export const defaultTransportBadgeLabels: TransportBadgeLabels = {
+	status: {
+		idle: 'idle',
+		connecting: 'connecting',
+		live: 'live',
+		stale: 'stale',
+		reconnecting: 'reconnecting',
+		offline: 'offline',
+		paused: 'paused',
+		failed: 'failed',
+		closed: 'closed'
+	},
+	transport: { sse: 'SSE', polling: 'Polling', websocket: 'WebSocket', 'socket.io': 'Socket.IO' },
+	fallback: 'fallback',
+	retryingIn: (seconds) => `retrying in ${seconds} s`,
+	retryingNow: 'retrying now',
+	attempt: (attempt) => `attempt ${attempt}`,
+	lastEvent: (ageMs) => `last event ${formatAge(ageMs)} ago`
+};
+
+/** Merges overrides over the defaults, one level deep for `status` and `transport`. */
+export function resolveLabels(input: TransportBadgeLabelsInput | undefined): TransportBadgeLabels {
+	if (!input) return defaultTransportBadgeLabels;
+	const defaults = defaultTransportBadgeLabels;
+	return {
+		...defaults,
+		...input,
+		status: { ...defaults.status, ...input.status },
+		transport: { ...defaults.transport, ...input.transport }
+	};
+}
+
+/** Everything the badge renders, as text. */
+export interface BadgeDescription {
+	status: ConnectionStatus;
+	/** The transport's display name, if a transport is known. */
+	transportLabel: string | undefined;
+	statusLabel: string;
+	/** The transport and status in one phrase, e.g. `SSE · live`. */
+	summary: string;
+	/** `fallback` when degraded. */
+	fallbackLabel: string | undefined;
+	/** The countdown (`retrying in 4 s`), while reconnecting with a known `retryAt`. */
+	retry: string | undefined;
+	/** `attempt 3`, while an attempt number matters. */
+	attempt: string | undefined;
+	/** `last event 12 s ago`, when `lastEventAt` is known. */
+	lastEvent: string | undefined;
+}
+
+const ATTEMPT_STATUSES: ReadonlySet<ConnectionStatus> = new Set([
+	'connecting',
+	'reconnecting',
+	'failed'
+]);
+
+const toMs = (instant: Instant) => (typeof instant === 'number' ? instant : instant.getTime());
+
+/**
+ * Turns a connection's state into the badge's texts. Pure: the clock is an argument.
+ * @throws {TypeError} for an unknown status or an invalid time, naming the value.
+ */
+export function describeBadge(
+	state: TransportBadgeState,
+	now: Instant,
+	labels: TransportBadgeLabels = defaultTransportBadgeLabels
+): BadgeDescription {
+	const status = state.status ?? 'idle';
+	const statusLabel = labels.status[status];
+	if (statusLabel === undefined) {
+		throw new TypeError(
+			`TransportBadge: unknown status ${JSON.stringify(status)}; expected one of ${Object.keys(labels.status).join(', ')}`
+		);
+	}
+	const nowMs = checkedMs(now, 'now');
+	const transportLabel =
+		state.transport === undefined || state.transport === ''
+			? undefined
+			: (labels.transport[state.transport] ?? state.transport);
+
+	let retry: string | undefined;
+	if (status === 'reconnecting' && state.retryAt !== undefined) {
+		const seconds = Math.ceil((checkedMs(state.retryAt, 'retryAt') - nowMs) / 1000);
+		retry = seconds > 0 ? labels.retryingIn(seconds) : labels.retryingNow;
+	}
+	const attempt =
+		state.attempt !== undefined && state.attempt > 0 && ATTEMPT_STATUSES.has(status)
+			? labels.attempt(state.attempt)
+			: undefined;
+	const lastEvent =
+		state.lastEventAt === undefined
+			? undefined
+			: labels.lastEvent(Math.max(0, nowMs - checkedMs(state.lastEventAt, 'lastEventAt')));
+
+	return {
+		status,
+		transportLabel,
+		statusLabel,
+		summary: transportLabel ? `${transportLabel} · ${statusLabel}` : statusLabel,
+		fallbackLabel: state.degraded ? labels.fallback : undefined,
+		retry,
+		attempt,
+		lastEvent
+	};
+}
+
+function checkedMs(instant: Instant, name: string): number {
+	const ms = toMs(instant);
+	if (!Number.isFinite(ms)) {
+		throw new TypeError(
+			`TransportBadge: \`${name}\` must be a finite epoch-millisecond number or a valid Date, got ${String(instant)}`
+		);
+	}
+	return ms;
+}

@@ -1,0 +1,149 @@
+import { render, screen } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CONNECTION_STATUSES } from '../../core/types.js';
+import TransportBadge from './transport-badge.svelte';
+
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+afterEach(() => {
+	vi.useRealTimers();
+});
+
+describe('<TransportBadge>', () => {
+	it.each(CONNECTION_STATUSES)('renders the %s status as text and attributes', (status) => {
+		render(TransportBadge, { status, transport: 'sse', now: NOW });
+		const badge = screen.getByRole('status');
+		expect(badge).toHaveAttribute('data-status', status);
+		expect(badge).toHaveAttribute('data-transport', 'sse');
+		expect(badge).toHaveAttribute('data-variant', 'pill');
+		expect(badge).toHaveTextContent(`SSE · ${status}`);
+	});
+
+	it('defaults to idle, without a transport attribute', () => {
+		render(TransportBadge, {});
+		const badge = screen.getByRole('status');
+		expect(badge).toHaveAttribute('data-status', 'idle');
+		expect(badge).not.toHaveAttribute('data-transport');
+		expect(badge).not.toHaveAttribute('data-degraded');
+		expect(badge).toHaveTextContent(/^idle$/);
+	});
+
+	it.each([
+		['sse', 'SSE'],
+		['polling', 'Polling'],
+		['websocket', 'WebSocket'],
+		['socket.io', 'Socket.IO'],
+		['carrier-pigeon', 'carrier-pigeon']
+	])('names the %s transport as %s', (transport, label) => {
+		render(TransportBadge, { status: 'live', transport });
+		expect(screen.getByRole('status')).toHaveTextContent(`${label} · live`);
+	});
+
+	it('marks a fallback', () => {
+		render(TransportBadge, { status: 'live', transport: 'polling', degraded: true });
+		const badge = screen.getByRole('status');
+		expect(badge).toHaveAttribute('data-degraded', 'true');
+		expect(badge).toHaveTextContent('Polling · live');
+		expect(badge).toHaveTextContent('fallback');
+	});
+
+	it('shows countdown, attempt and last-event age in the detailed variant, outside the live region', () => {
+		render(TransportBadge, {
+			status: 'reconnecting',
+			transport: 'sse',
+			attempt: 3,
+			retryAt: NOW + 4000,
+			lastEventAt: NOW - 12_000,
+			now: NOW,
+			variant: 'detailed'
+		});
+		const badge = screen.getByRole('status');
+		expect(badge).toHaveTextContent('SSE · reconnecting');
+		const details = screen.getByText('retrying in 4 s · attempt 3 · last event 12 s ago');
+		expect(details).toHaveAttribute('aria-hidden', 'true');
+	});
+
+	it('keeps details out of the pill variant', () => {
+		render(TransportBadge, { status: 'reconnecting', attempt: 3, retryAt: NOW + 4000, now: NOW });
+		expect(screen.getByRole('status')).not.toHaveTextContent('retrying');
+	});
+
+	it('gives the dot variant text for screen readers and a tooltip', () => {
+		render(TransportBadge, {
+			status: 'live',
+			transport: 'polling',
+			degraded: true,
+			variant: 'dot'
+		});
+		const badge = screen.getByRole('status');
+		expect(badge).toHaveAttribute('data-variant', 'dot');
+		expect(badge).toHaveAttribute('title', 'Polling · live · fallback');
+		expect(screen.getByText('Polling · live · fallback')).toHaveClass('srk-visually-hidden');
+	});
+
+	it('uses overridden labels', () => {
+		render(TransportBadge, {
+			status: 'reconnecting',
+			transport: 'polling',
+			attempt: 2,
+			now: NOW,
+			variant: 'detailed',
+			labels: {
+				status: { reconnecting: 'reconnexion' },
+				transport: { polling: 'Sondage' },
+				attempt: (n) => `essai ${n}`
+			}
+		});
+		expect(screen.getByRole('status')).toHaveTextContent('Sondage · reconnexion');
+		expect(screen.getByText('essai 2')).toBeInTheDocument();
+	});
+
+	it('spreads other attributes onto the root and merges classes', () => {
+		render(TransportBadge, {
+			status: 'live',
+			id: 'conn',
+			class: 'mine',
+			'aria-label': 'Connection'
+		});
+		const badge = screen.getByRole('status', { name: 'Connection' });
+		expect(badge).toHaveAttribute('id', 'conn');
+		expect(badge).toHaveClass('srk-badge', 'mine');
+	});
+
+	it('ticks the countdown every second when no clock is given', async () => {
+		vi.useFakeTimers({ now: NOW });
+		render(TransportBadge, {
+			status: 'reconnecting',
+			retryAt: NOW + 3000,
+			variant: 'detailed'
+		});
+		expect(screen.getByText('retrying in 3 s')).toBeInTheDocument();
+		await vi.advanceTimersByTimeAsync(1000);
+		expect(screen.getByText('retrying in 2 s')).toBeInTheDocument();
+		await vi.advanceTimersByTimeAsync(2000);
+		expect(screen.getByText('retrying now')).toBeInTheDocument();
+	});
+
+	it('stops its clock when unmounted', () => {
+		vi.useFakeTimers({ now: NOW });
+		const { unmount } = render(TransportBadge, {
+			status: 'live',
+			lastEventAt: NOW,
+			variant: 'detailed'
+		});
+		expect(vi.getTimerCount()).toBe(1);
+		unmount();
+		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('runs no timer when nothing ticks', () => {
+		vi.useFakeTimers({ now: NOW });
+		render(TransportBadge, { status: 'live', transport: 'sse', variant: 'detailed' });
+		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('explains an invalid status', () => {
+		// @ts-expect-error: an invalid status, as plain JavaScript could pass
+		expect(() => render(TransportBadge, { status: 'open' })).toThrow(/unknown status "open"/);
+	});
+});

@@ -1,0 +1,76 @@
+import { sveltekit } from '@sveltejs/kit/vite';
+import { storybookTest } from '@storybook/addon-vitest/vitest-plugin';
+import { svelteTesting } from '@testing-library/svelte/vite';
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+import { findChromium } from './scripts/chromium.js';
+
+const chromium = playwright({
+	launchOptions: {
+		executablePath: process.env.CHROMIUM_PATH ?? findChromium(),
+		args: [
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+			'--font-render-hinting=none'
+		]
+	},
+	contextOptions: { reducedMotion: 'reduce', colorScheme: 'light' }
+});
+
+const browser = {
+	enabled: true,
+	headless: true,
+	provider: chromium,
+	instances: [{ browser: 'chromium' as const }],
+	viewport: { width: 800, height: 600 },
+	screenshotFailures: false,
+	expect: {
+		toMatchScreenshot: {
+			comparatorName: 'pixelmatch' as const,
+			comparatorOptions: { threshold: 0.1, allowedMismatchedPixelRatio: 0 }
+		}
+	}
+};
+
+export default defineConfig({
+	plugins: [sveltekit()],
+	test: {
+		teardownTimeout: 1000,
+		expect: { requireAssertions: true },
+		projects: [
+			{
+				extends: true,
+				plugins: [svelteTesting()],
+				test: {
+					name: 'unit',
+					environment: 'jsdom',
+					include: ['src/**/*.test.ts', 'tests/unit/**/*.test.ts'],
+					exclude: ['src/**/*.browser.test.ts'],
+					setupFiles: ['tests/setup/jsdom.ts']
+				}
+			},
+			{
+				extends: true,
+				test: {
+					name: 'browser',
+					include: ['src/**/*.browser.test.ts', 'tests/browser/**/*.test.ts'],
+					browser
+				}
+			},
+			{
+				extends: true,
+				plugins: [storybookTest({ configDir: `${import.meta.dirname}/.storybook` })],
+				test: {
+					name: 'storybook',
+					browser,
+					setupFiles: ['tests/setup/stories.ts']
+				}
+			}
+		]
+	}
+});
