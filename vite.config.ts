@@ -22,7 +22,8 @@ const chromium = playwright({
 	contextOptions: { reducedMotion: 'reduce', colorScheme: 'light' }
 });
 
-const browser = {
+// A fresh object per project: Vitest names the instances it is given in place.
+const browser = () => ({
 	enabled: true,
 	headless: true,
 	provider: chromium,
@@ -35,7 +36,7 @@ const browser = {
 			comparatorOptions: { threshold: 0.1, allowedMismatchedPixelRatio: 0 }
 		}
 	}
-};
+});
 
 export default defineConfig({
 	plugins: [sveltekit()],
@@ -59,7 +60,7 @@ export default defineConfig({
 				test: {
 					name: 'browser',
 					include: ['src/**/*.browser.test.ts', 'tests/browser/**/*.test.ts'],
-					browser
+					browser: browser()
 				}
 			},
 			{
@@ -67,7 +68,7 @@ export default defineConfig({
 				plugins: [storybookTest({ configDir: `${import.meta.dirname}/.storybook` })],
 				test: {
 					name: 'storybook',
-					browser,
+					browser: browser(),
 					setupFiles: ['tests/setup/stories.ts']
 				}
 			}
