@@ -43,15 +43,20 @@ describe('<TransportBadge> in Chromium', () => {
 		});
 	}
 
-	it('follows the color-scheme of its ancestors', async () => {
-		const light = await render(ThemedBadge, { theme: 'light', status: 'live' });
-		const lightColours = colours(light.getByRole('status').element() as HTMLElement);
-		await light.unmount();
-		const dark = await render(ThemedBadge, { theme: 'dark', status: 'live' });
-		const darkColours = colours(dark.getByRole('status').element() as HTMLElement);
-		expect(darkColours.bg).not.toBe(lightColours.bg);
-		expect(darkColours.fg).not.toBe(lightColours.fg);
-		expect(darkColours.dot).not.toBe(lightColours.dot);
+	it('follows the theme of its nearest themed ancestor', async () => {
+		const read = async (theme: 'light' | 'dark', outer?: 'light' | 'dark') => {
+			const screen = await render(ThemedBadge, { theme, outer, status: 'live' });
+			const result = colours(screen.getByRole('status').element() as HTMLElement);
+			await screen.unmount();
+			return result;
+		};
+		const light = await read('light');
+		const dark = await read('dark');
+		expect(dark.bg).not.toBe(light.bg);
+		expect(dark.fg).not.toBe(light.fg);
+		expect(dark.dot).not.toBe(light.dot);
+		expect(await read('light', 'dark')).toEqual(light);
+		expect(await read('dark', 'light')).toEqual(dark);
 	});
 
 	it('takes its colours from custom properties', async () => {
