@@ -1,6 +1,14 @@
 // `npm test`: everything CI runs, in order, with the time each part took.
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { ensureChromium } from './chromium.js';
+
+const RESULTS = 'node_modules/.cache/srk-test';
+rmSync(RESULTS, { recursive: true, force: true });
+mkdirSync(RESULTS, { recursive: true });
+/** @param {string} name */
+const vitest = (name, projects = [name]) =>
+	`npx vitest run ${projects.map((p) => `--project ${p}`).join(' ')} --reporter=default --reporter=json --outputFile.json=${RESULTS}/${name}.json`;
 
 const env = { ...process.env, CHROMIUM_PATH: ensureChromium() };
 
@@ -8,8 +16,8 @@ const env = { ...process.env, CHROMIUM_PATH: ensureChromium() };
 const steps = [
 	['check', 'npm run --silent check'],
 	['lint', 'npm run --silent lint'],
-	['unit (jsdom)', 'npx vitest run --project unit'],
-	['browser + stories (Chromium)', 'npx vitest run --project browser --project storybook'],
+	['unit (jsdom)', vitest('unit')],
+	['browser + stories (Chromium)', vitest('browser', ['browser', 'storybook'])],
 	['package', 'npm run --silent package'],
 	['pack contents', 'node scripts/check-pack.js']
 ];
@@ -32,4 +40,16 @@ for (const [name, command] of steps) {
 console.log('\nnpm test summary');
 for (const [name, result, time] of report)
 	console.log(`  ${name.padEnd(30)} ${result.padEnd(7)} ${time}`);
-process.exit(failed ? 1 : 0);
+
+// Test counts over every Vitest run, as one closing line.
+let passed = 0;
+let failedTests = 0;
+for (const name of ['unit', 'browser']) {
+	const file = `${RESULTS}/${name}.json`;
+	if (!existsSync(file)) continue;
+	const result = JSON.parse(readFileSync(file, 'utf8'));
+	passed += result.numPassedTests;
+	failedTests += result.numFailedTests;
+}
+console.log(`\nTests: ${passed} passed, ${failedTests} failed`);
+process.exit(failed || failedTests > 0 ? 1 : 0);
