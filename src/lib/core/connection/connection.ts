@@ -1,0 +1,301 @@
+import { browserEnv, type Env } from '../env/env.js';
+import { TransportError, messages } from '../errors.js';
+import type {
+	MessageMeta,
+	Transport,
+	TransportConnection,
+	TransportSink
+} from '../transports/types.js';
+import {
+	initialMachineState,
+	transition,
+	type ConnectionEffect,
+	type ConnectionEvent,
+	type ConnectionState,
+	type MachineState,
+	type TimerName,
+	type TransitionContext
+} from './machine.js';
+import { resolveRetryOptions, type RetryOptions } from './retry.js';
+
+export interface ConnectionOptions<In = unknown> {
+	/** How to reach the server: `sse(...)`, `polling(...)`, `fallback(...)` or your own adapter. */
+	transport: Transport<In, unknown>;
+	/** Receives every message of the live attempt, in order. */
+	onMessage?: (data: In, meta: MessageMeta) => void;
+	/**
+	 * Fetches a fresh copy after a reconnect that did not prove continuity, and merges it. Called at
+	 * most once per reconnect; a newer reconnect aborts it through `signal`.
+	 */
+	resync?: (signal: AbortSignal) => Promise<void>;
+	/** Backoff, attempts and uptime settings. */
+	retry?: RetryOptions;
+	/**
+	 * Silence (no message, no heartbeat) before the connection is `stale`; twice this long and it is
+	 * dropped and reconnected. A transport that is quiet by design (polling) extends it.
+	 * @defaultValue `45000`
+	 */
+	staleAfter?: number;
+	/** The last event id already seen (for example from the server-rendered page), for resuming. */
+	lastEventId?: string;
+	/** Platform globals and timers. @defaultValue the browser's, looked up at call time */
+	env?: Env;
+}
+
+/** A connection's lifecycle over one transport, with one retry policy. Framework-free. */
+export interface Connection {
+	/** Connects (no-op while connected); after `failed` or `closed`, starts over. */
+	start(): void;
+	/** Disconnects for good and releases every timer and listener. `start()` reconnects. */
+	stop(): void;
+	/** Tries again now: skips a pending backoff, or starts over after `failed`. */
+	retry(): void;
+	/** Disconnects and waits for `resume()`; nothing is retried meanwhile. */
+	pause(): void;
+	resume(): void;
+	getSnapshot(): ConnectionState;
+	/** Calls `listener` after state changes (at most once per frame for mere liveness updates). */
+	subscribe(listener: (state: ConnectionState) => void): () => void;
+	/** The last event id seen, sent as `Last-Event-ID` when resuming. */
+	readonly lastEventId: string | undefined;
+}
+
+const PUBLIC_KEYS = [
+	'status',
+	'transport',
+	'degraded',
+	'attempt',
+	'retryAt',
+	'error',
+	'continuity'
+] as const satisfies readonly (keyof ConnectionState)[];
+
+export function createConnection<In = unknown>(options: ConnectionOptions<In>): Connection {
+	const { transport, onMessage, resync } = options;
+	if (!transport || typeof transport.open !== 'function') {
+		throw new TypeError(messages.badOption('transport', 'a transport adapter', transport));
+	}
+	const env = options.env ?? browserEnv;
+	const retry = resolveRetryOptions(options.retry);
+	const staleAfter = options.staleAfter ?? 45_000;
+	if (!(staleAfter > 0))
+		throw new TypeError(messages.badOption('staleAfter', 'a number > 0', staleAfter));
+
+	let machine: MachineState = initialMachineState();
+	let snapshot: ConnectionState = toPublic(machine);
+	let lastEventId = options.lastEventId;
+	const listeners = new Set<(state: ConnectionState) => void>();
+	const timers = new Map<TimerName, unknown>();
+	const attempts = new Map<
+		number,
+		{ controller: AbortController; connection?: TransportConnection<unknown> }
+	>();
+	let resyncController: AbortController | undefined;
+	let unlisten: (() => void) | undefined;
+	let cancelFrame: (() => void) | undefined;
+
+	const queue: ConnectionEvent[] = [];
+	let dispatching = false;
+
+	function dispatch(event: ConnectionEvent) {
+		queue.push(event);
+		if (dispatching) return;
+		dispatching = true;
+		try {
+			for (let next = queue.shift(); next; next = queue.shift()) step(next);
+		} finally {
+			dispatching = false;
+		}
+	}
+
+	function step(event: ConnectionEvent) {
+		const ctx: TransitionContext = {
+			now: env.now(),
+			random: env.random(),
+			retry,
+			staleAfter,
+			kind: transport.kind,
+			canResync: resync !== undefined
+		};
+		const result = transition(machine, event, ctx);
+		const previous = machine;
+		machine = result.state;
+		for (const effect of result.effects) perform(effect);
+		if (machine !== previous) publish();
+	}
+
+	function publish() {
+		const changed = PUBLIC_KEYS.some((key) => snapshot[key] !== machine[key]);
+		if (changed) {
+			cancelFrame?.();
+			cancelFrame = undefined;
+			snapshot = toPublic(machine);
+			notify();
+		} else if (snapshot.lastEventAt !== machine.lastEventAt && !cancelFrame) {
+			// Liveness alone: coalesce a flood of messages into one notification per frame.
+			cancelFrame = env.requestFrame(() => {
+				cancelFrame = undefined;
+				snapshot = toPublic(machine);
+				notify();
+			});
+		}
+	}
+
+	function notify() {
+		for (const listener of [...listeners]) listener(snapshot);
+	}
+
+	function perform(effect: ConnectionEffect) {
+		switch (effect.type) {
+			case 'open':
+				return openAttempt(effect.attemptId, effect.n);
+			case 'close':
+				return closeAttempt(effect.attemptId);
+			case 'schedule': {
+				clearTimer(effect.timer);
+				const handle = env.setTimeout(() => {
+					timers.delete(effect.timer);
+					dispatch({ type: 'timer', timer: effect.timer });
+				}, effect.delay);
+				timers.set(effect.timer, handle);
+				return;
+			}
+			case 'cancel':
+				return clearTimer(effect.timer);
+			case 'resync':
+				return runResync(effect.attemptId);
+		}
+	}
+
+	function clearTimer(name: TimerName) {
+		if (!timers.has(name)) return;
+		env.clearTimeout(timers.get(name));
+		timers.delete(name);
+	}
+
+	const isCurrent = (attemptId: number) => machine.attemptOpen && machine.attemptId === attemptId;
+
+	function openAttempt(attemptId: number, n: number) {
+		const controller = new AbortController();
+		const entry: { controller: AbortController; connection?: TransportConnection<unknown> } = {
+			controller
+		};
+		attempts.set(attemptId, entry);
+		const sink: TransportSink<In> = {
+			opened: (info = {}) => dispatch({ type: 'opened', attemptId, info }),
+			message(data, meta = {}) {
+				if (!isCurrent(attemptId)) return;
+				// Per the SSE spec an id persists across id-less events and an empty id resets it.
+				if (meta.id !== undefined) lastEventId = meta.id === '' ? undefined : meta.id;
+				dispatch({ type: 'message', attemptId });
+				onMessage?.(data, meta);
+			},
+			heartbeat: () => dispatch({ type: 'heartbeat', attemptId }),
+			hint: (hints) => dispatch({ type: 'hint', attemptId, hints }),
+			failed: (error) => dispatch({ type: 'failed', attemptId, error: asTransportError(error) }),
+			ended: (info) => dispatch({ type: 'ended', attemptId, final: info?.final === true })
+		};
+		try {
+			const connection = transport.open(sink, { n, lastEventId, signal: controller.signal, env });
+			if (attempts.get(attemptId) === entry) entry.connection = connection;
+			// Failed or superseded while opening: release what open() just created.
+			else safeClose(connection);
+		} catch (error) {
+			dispatch({ type: 'failed', attemptId, error: asTransportError(error, transport.kind) });
+		}
+	}
+
+	function closeAttempt(attemptId: number) {
+		const entry = attempts.get(attemptId);
+		if (!entry) return;
+		attempts.delete(attemptId);
+		entry.controller.abort();
+		if (entry.connection) safeClose(entry.connection);
+	}
+
+	function runResync(attemptId: number) {
+		if (!resync) return;
+		resyncController?.abort();
+		const controller = new AbortController();
+		resyncController = controller;
+		resync(controller.signal).then(
+			() => !controller.signal.aborted && dispatch({ type: 'resynced', attemptId, ok: true }),
+			() => !controller.signal.aborted && dispatch({ type: 'resynced', attemptId, ok: false })
+		);
+	}
+
+	function listen() {
+		if (unlisten) return;
+		const offNetwork = env.onNetworkChange((online) => dispatch({ type: 'network', online }));
+		const offVisibility = env.onVisibilityChange((visible) =>
+			dispatch({ type: 'visibility', visible })
+		);
+		unlisten = () => {
+			offNetwork();
+			offVisibility();
+			unlisten = undefined;
+		};
+		machine = { ...machine, online: env.isOnline(), visible: env.isVisible() };
+	}
+
+	return {
+		start() {
+			listen();
+			dispatch({ type: 'start' });
+		},
+		stop() {
+			dispatch({ type: 'stop' });
+			resyncController?.abort();
+			resyncController = undefined;
+			cancelFrame?.();
+			cancelFrame = undefined;
+			unlisten?.();
+		},
+		retry: () => dispatch({ type: 'retry' }),
+		pause: () => dispatch({ type: 'pause' }),
+		resume() {
+			listen();
+			dispatch({ type: 'resume' });
+		},
+		getSnapshot: () => snapshot,
+		subscribe(listener) {
+			listeners.add(listener);
+			return () => listeners.delete(listener);
+		},
+		get lastEventId() {
+			return lastEventId;
+		}
+	};
+}
+
+function toPublic(state: MachineState): ConnectionState {
+	return {
+		status: state.status,
+		transport: state.transport,
+		degraded: state.degraded,
+		attempt: state.attempt,
+		retryAt: state.retryAt,
+		lastEventAt: state.lastEventAt,
+		error: state.error,
+		continuity: state.continuity
+	};
+}
+
+function safeClose(connection: TransportConnection<unknown>) {
+	try {
+		connection.close();
+	} catch {
+		// A close that throws must not keep the engine from moving on.
+	}
+}
+
+function asTransportError(error: unknown, kind?: string): TransportError {
+	if (error instanceof TransportError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	return new TransportError(message, {
+		code: 'protocol',
+		retryable: false,
+		transport: kind,
+		cause: error
+	});
+}

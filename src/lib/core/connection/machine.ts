@@ -1,0 +1,389 @@
+import type { TransportError } from '../errors.js';
+import { TransportError as TransportErrorClass, messages } from '../errors.js';
+import type { OpenedInfo, TransportHints } from '../transports/types.js';
+import type { ConnectionStatus, TransportKind } from '../types.js';
+import { retryDelay, type ResolvedRetryOptions } from './retry.js';
+
+/**
+ * Whether the data since the last connection is known to be complete.
+ * - `unbroken`: one connection, nothing missed.
+ * - `resumed`: reconnected, and the server proved it resumed where it left off.
+ * - `resynced`: reconnected, and a fresh copy was fetched and merged.
+ * - `unknown`: reconnected without proof; a gap is possible (no resync configured, or it failed).
+ */
+export type Continuity = 'unbroken' | 'resumed' | 'resynced' | 'unknown';
+
+/** What the UI sees of a connection. */
+export interface ConnectionState {
+	status: ConnectionStatus;
+	/** The transport now live (or last tried). */
+	transport: TransportKind | undefined;
+	/** Running on a fallback rather than the preferred transport. */
+	degraded: boolean;
+	/** The number of the current or next attempt (1 for the first). */
+	attempt: number;
+	/** When the next attempt starts, while `reconnecting`. */
+	retryAt: number | undefined;
+	/** When the last message or heartbeat arrived. */
+	lastEventAt: number | undefined;
+	/** The last failure; cleared when a connection opens. */
+	error: TransportError | undefined;
+	continuity: Continuity;
+}
+
+/** The machine's whole state: the public part plus its bookkeeping. */
+export interface MachineState extends ConnectionState {
+	/** Increments per opened attempt; events from other attempts are ignored. */
+	attemptId: number;
+	/** Whether an attempt is open now. */
+	attemptOpen: boolean;
+	/** Consecutive failures since the last reset; drives the backoff. */
+	failures: number;
+	/** Whether a connection was ever live (a later one is a reconnect). */
+	wasLive: boolean;
+	/** The server's reconnection delay (SSE `retry:`). */
+	serverRetryMs: number | undefined;
+	/** How long silence is normal on the live transport. */
+	silenceMs: number | undefined;
+	online: boolean;
+	visible: boolean;
+}
+
+export type TimerName = 'retry' | 'silence' | 'uptime';
+
+export type ConnectionEvent =
+	| { type: 'start' }
+	| { type: 'stop' }
+	| { type: 'pause' }
+	| { type: 'resume' }
+	| { type: 'retry' }
+	| { type: 'opened'; attemptId: number; info: OpenedInfo }
+	| { type: 'message'; attemptId: number }
+	| { type: 'heartbeat'; attemptId: number }
+	| { type: 'hint'; attemptId: number; hints: TransportHints }
+	| { type: 'failed'; attemptId: number; error: TransportError }
+	| { type: 'ended'; attemptId: number; final: boolean }
+	| { type: 'timer'; timer: TimerName }
+	| { type: 'network'; online: boolean }
+	| { type: 'visibility'; visible: boolean }
+	| { type: 'resynced'; attemptId: number; ok: boolean };
+
+export type ConnectionEffect =
+	| { type: 'open'; attemptId: number; n: number }
+	| { type: 'close'; attemptId: number }
+	| { type: 'schedule'; timer: TimerName; delay: number }
+	| { type: 'cancel'; timer: TimerName }
+	| { type: 'resync'; attemptId: number };
+
+/** The inputs a transition may depend on besides the state and the event. */
+export interface TransitionContext {
+	now: number;
+	/** A number in [0, 1) for the jitter. */
+	random: number;
+	retry: ResolvedRetryOptions;
+	/** Silence before `stale`; twice this forces a reconnect. */
+	staleAfter: number;
+	/** The kind of the configured transport, reported until an attempt says otherwise. */
+	kind: TransportKind;
+	/** Whether a resync function exists. */
+	canResync: boolean;
+}
+
+export function initialMachineState(online = true, visible = true): MachineState {
+	return {
+		status: 'idle',
+		transport: undefined,
+		degraded: false,
+		attempt: 0,
+		retryAt: undefined,
+		lastEventAt: undefined,
+		error: undefined,
+		continuity: 'unbroken',
+		attemptId: 0,
+		attemptOpen: false,
+		failures: 0,
+		wasLive: false,
+		serverRetryMs: undefined,
+		silenceMs: undefined,
+		online,
+		visible
+	};
+}
+
+export interface Transition {
+	state: MachineState;
+	effects: ConnectionEffect[];
+}
+
+const STOPPED: ReadonlySet<ConnectionStatus> = new Set(['idle', 'closed', 'failed', 'paused']);
+const ALL_TIMERS: TimerName[] = ['retry', 'silence', 'uptime'];
+
+/** The connection's lifecycle as a pure function: no timers, sockets or clocks inside. */
+export function transition(
+	state: MachineState,
+	event: ConnectionEvent,
+	ctx: TransitionContext
+): Transition {
+	switch (event.type) {
+		case 'start':
+			if (!STOPPED.has(state.status) || state.status === 'paused') return same(state);
+			return begin({ ...state, failures: 0, error: undefined }, ctx, 'connecting');
+
+		case 'stop':
+			if (state.status === 'closed') return same(state);
+			return halt(state, 'closed');
+
+		case 'pause':
+			if (STOPPED.has(state.status)) return same(state);
+			return halt(state, 'paused');
+
+		case 'resume':
+			if (state.status !== 'paused') return same(state);
+			return begin({ ...state, failures: 0 }, ctx, 'connecting');
+
+		case 'retry': {
+			if (state.status === 'idle' || state.status === 'closed' || state.status === 'paused') {
+				return same(state);
+			}
+			if (state.status === 'live' || state.status === 'connecting') return same(state);
+			// Starting over after giving up; otherwise skip the wait but keep the backoff.
+			const failures = state.status === 'failed' ? 0 : state.failures;
+			const next = closeAttempt({ ...state, failures, error: undefined });
+			return withEffects(
+				begin(next.state, ctx, state.wasLive ? 'reconnecting' : 'connecting'),
+				next.effects
+			);
+		}
+
+		case 'opened': {
+			if (!current(state, event.attemptId)) return same(state);
+			// Live already: a fallback chain switched transports within the attempt.
+			const switched = isUp(state);
+			const proven = event.info.resumed === true;
+			const continuity: Continuity = !state.wasLive ? 'unbroken' : proven ? 'resumed' : 'unknown';
+			const next: MachineState = {
+				...state,
+				status: 'live',
+				transport: event.info.transport ?? ctx.kind,
+				degraded: event.info.degraded ?? false,
+				retryAt: undefined,
+				lastEventAt: ctx.now,
+				error: undefined,
+				wasLive: true,
+				continuity
+			};
+			const effects: ConnectionEffect[] = [
+				{ type: 'schedule', timer: 'silence', delay: silenceLimit(next, ctx) }
+			];
+			if (!switched)
+				effects.push({ type: 'schedule', timer: 'uptime', delay: ctx.retry.minUptime });
+			if (continuity === 'unknown' && ctx.canResync) {
+				effects.push({ type: 'resync', attemptId: state.attemptId });
+			}
+			return { state: next, effects };
+		}
+
+		case 'message':
+		case 'heartbeat': {
+			if (!current(state, event.attemptId) || !isUp(state)) return same(state);
+			// The silence timer reads lastEventAt when it fires: no timer churn per message.
+			return same({
+				...state,
+				lastEventAt: ctx.now,
+				status: state.status === 'stale' ? 'live' : state.status
+			});
+		}
+
+		case 'hint': {
+			if (!current(state, event.attemptId)) return same(state);
+			const { retryMs, silenceMs } = event.hints;
+			return same({
+				...state,
+				serverRetryMs: retryMs ?? state.serverRetryMs,
+				silenceMs: silenceMs ?? state.silenceMs
+			});
+		}
+
+		case 'failed': {
+			if (!current(state, event.attemptId)) return same(state);
+			return fail(state, event.error, ctx);
+		}
+
+		case 'ended': {
+			if (!current(state, event.attemptId)) return same(state);
+			if (event.final) return halt(state, 'closed');
+			const error = new TransportErrorClass(messages.streamEnded(state.transport ?? ctx.kind), {
+				code: 'closed',
+				retryable: true,
+				transport: state.transport
+			});
+			return fail(state, error, ctx);
+		}
+
+		case 'timer':
+			return onTimer(state, event.timer, ctx);
+
+		case 'network': {
+			const next = { ...state, online: event.online };
+			if (!event.online) {
+				if (STOPPED.has(state.status) || state.status === 'offline') return same(next);
+				// Stop trying while there is no network: no retry storm, no dead stream kept.
+				const closed = closeAttempt(next);
+				return {
+					state: { ...closed.state, status: 'offline', retryAt: undefined },
+					effects: [...closed.effects, ...cancel(ALL_TIMERS)]
+				};
+			}
+			if (state.status === 'offline') {
+				return begin(next, ctx, state.wasLive ? 'reconnecting' : 'connecting');
+			}
+			if (state.status === 'reconnecting' && !state.attemptOpen) return retryNow(next, ctx);
+			return same(next);
+		}
+
+		case 'visibility': {
+			const next = { ...state, visible: event.visible };
+			if (event.visible && state.status === 'reconnecting' && !state.attemptOpen) {
+				return retryNow(next, ctx);
+			}
+			return same(next);
+		}
+
+		case 'resynced': {
+			if (!current(state, event.attemptId) || !isUp(state)) return same(state);
+			return same({ ...state, continuity: event.ok ? 'resynced' : 'unknown' });
+		}
+	}
+}
+
+function onTimer(state: MachineState, timer: TimerName, ctx: TransitionContext): Transition {
+	switch (timer) {
+		case 'retry':
+			if (state.status !== 'reconnecting' || state.attemptOpen) return same(state);
+			return begin(state, ctx, 'reconnecting');
+
+		case 'uptime':
+			if (state.status !== 'live' && state.status !== 'stale') return same(state);
+			return same({ ...state, failures: 0 });
+
+		case 'silence': {
+			if (!isUp(state)) return same(state);
+			const limit = silenceLimit(state, ctx);
+			const silentFor = ctx.now - (state.lastEventAt ?? ctx.now);
+			if (silentFor >= 2 * limit) {
+				const error = new TransportErrorClass(messages.silence(silentFor), {
+					code: 'timeout',
+					retryable: true,
+					transport: state.transport
+				});
+				return fail(state, error, ctx);
+			}
+			if (silentFor >= limit) {
+				return {
+					state: { ...state, status: 'stale' },
+					effects: [{ type: 'schedule', timer: 'silence', delay: 2 * limit - silentFor }]
+				};
+			}
+			return {
+				state: state.status === 'stale' ? { ...state, status: 'live' } : state,
+				effects: [{ type: 'schedule', timer: 'silence', delay: limit - silentFor }]
+			};
+		}
+	}
+}
+
+/** Opens a new attempt. */
+function begin(state: MachineState, ctx: TransitionContext, status: ConnectionStatus): Transition {
+	if (!state.online) {
+		return {
+			state: { ...state, status: 'offline', retryAt: undefined, attempt: state.failures + 1 },
+			effects: cancel(['retry'])
+		};
+	}
+	const attemptId = state.attemptId + 1;
+	const attempt = state.failures + 1;
+	return {
+		state: {
+			...state,
+			status,
+			attemptId,
+			attemptOpen: true,
+			attempt,
+			retryAt: undefined,
+			transport: state.transport ?? ctx.kind
+		},
+		effects: [
+			{ type: 'cancel', timer: 'retry' },
+			{ type: 'open', attemptId, n: attempt }
+		]
+	};
+}
+
+function retryNow(state: MachineState, ctx: TransitionContext): Transition {
+	return begin(state, ctx, 'reconnecting');
+}
+
+/** Closes the attempt (if one is open) and stops every timer. */
+function halt(state: MachineState, status: 'closed' | 'paused'): Transition {
+	const closed = closeAttempt(state);
+	return {
+		state: { ...closed.state, status, retryAt: undefined },
+		effects: [...closed.effects, ...cancel(ALL_TIMERS)]
+	};
+}
+
+function fail(state: MachineState, error: TransportError, ctx: TransitionContext): Transition {
+	const closed = closeAttempt({ ...state, error });
+	const effects: ConnectionEffect[] = [...closed.effects, ...cancel(['silence', 'uptime'])];
+	const failures = state.failures + 1;
+	if (!error.retryable || failures >= ctx.retry.maxAttempts) {
+		return {
+			state: { ...closed.state, status: 'failed', failures, retryAt: undefined },
+			effects: [...effects, ...cancel(['retry'])]
+		};
+	}
+	if (!state.online) {
+		return {
+			state: { ...closed.state, status: 'offline', failures, attempt: failures + 1 },
+			effects
+		};
+	}
+	const delay = retryDelay(failures, ctx.retry, ctx.random, {
+		baseMs: state.serverRetryMs,
+		retryAfterMs: error.retryAfterMs
+	});
+	return {
+		state: {
+			...closed.state,
+			status: 'reconnecting',
+			failures,
+			attempt: failures + 1,
+			retryAt: ctx.now + delay
+		},
+		effects: [...effects, { type: 'schedule', timer: 'retry', delay }]
+	};
+}
+
+function closeAttempt(state: MachineState): Transition {
+	if (!state.attemptOpen) return same(state);
+	return {
+		state: { ...state, attemptOpen: false },
+		effects: [{ type: 'close', attemptId: state.attemptId }]
+	};
+}
+
+function silenceLimit(state: MachineState, ctx: TransitionContext): number {
+	// A transport that is quiet by design (a slow poll) must not look stale between its beats.
+	return Math.max(ctx.staleAfter, state.silenceMs === undefined ? 0 : state.silenceMs * 2);
+}
+
+const current = (state: MachineState, attemptId: number) =>
+	state.attemptOpen && attemptId === state.attemptId;
+const isUp = (state: MachineState) => state.status === 'live' || state.status === 'stale';
+const same = (state: MachineState): Transition => ({ state, effects: [] });
+const cancel = (timers: TimerName[]): ConnectionEffect[] =>
+	timers.map((timer) => ({ type: 'cancel', timer }));
+const withEffects = (t: Transition, before: ConnectionEffect[]): Transition => ({
+	state: t.state,
+	effects: [...before, ...t.effects]
+});

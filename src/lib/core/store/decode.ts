@@ -1,0 +1,100 @@
+import { DecodeError, messages } from '../errors.js';
+import type { MessageMeta } from '../transports/types.js';
+
+export type RecordKey = string | number;
+
+/** A change to the list. */
+export type Update<T> =
+	| { type: 'snapshot'; items: T[] }
+	| { type: 'upsert'; items: T[] }
+	| { type: 'remove'; ids: RecordKey[] };
+
+/**
+ * Turns one message into updates. Return `null` to ignore a message; throw (a `DecodeError`
+ * ideally) to drop it as malformed.
+ */
+export type Decoder<T> = (data: unknown, meta: MessageMeta) => Update<T> | Update<T>[] | null;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+	typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const isKey = (value: unknown): value is RecordKey =>
+	typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+
+/**
+ * The default decoder. Strings are parsed as JSON. Then:
+ * - event `snapshot` → an array of items; `upsert` → an item or an array; `remove` → an id, an
+ *   array of ids, or `{ ids }`;
+ * - no event (or `message`): an array is a snapshot; `{ type: 'snapshot' | 'upsert' | 'remove', ... }`
+ *   is that update; any other object is an upsert of that one item;
+ * - `heartbeat` / `ping` are ignored; any other event type is dropped as unknown.
+ */
+export function defaultDecode<T>(data: unknown, meta: MessageMeta): Update<T> | null {
+	const event = meta.event === 'message' ? undefined : meta.event;
+	if (event === 'heartbeat' || event === 'ping') return null;
+	let value = data;
+	if (typeof data === 'string') {
+		try {
+			value = JSON.parse(data);
+		} catch (cause) {
+			throw new DecodeError(messages.invalidJson(event), data, event, cause);
+		}
+	}
+	switch (event) {
+		case undefined:
+			if (Array.isArray(value)) return { type: 'snapshot', items: value as T[] };
+			if (isRecord(value) && typeof value.type === 'string')
+				return typed(value.type, value, data, event);
+			if (isRecord(value)) return { type: 'upsert', items: [value as T] };
+			throw new DecodeError(messages.badShape(event, 'an array or an object'), data, event);
+		case 'snapshot':
+		case 'upsert':
+		case 'remove':
+			return typed(event, value, data, event);
+		default:
+			throw new DecodeError(messages.unknownEvent(event), data, event);
+	}
+}
+
+function typed<T>(
+	type: string,
+	value: unknown,
+	data: unknown,
+	event: string | undefined
+): Update<T> {
+	// `{ type, items }` / `{ type, ids }` envelopes, or the bare payload under a named event.
+	const payload = isRecord(value) && event === undefined ? value : { items: value, ids: value };
+	switch (type) {
+		case 'snapshot': {
+			const items = isRecord(value) && 'items' in value ? value.items : payload.items;
+			if (!Array.isArray(items))
+				throw new DecodeError(messages.badShape(event, 'a snapshot array'), data, event);
+			return { type: 'snapshot', items: items as T[] };
+		}
+		case 'upsert': {
+			const items =
+				isRecord(value) && 'items' in value
+					? value.items
+					: isRecord(value) && 'item' in value
+						? value.item
+						: payload.items;
+			if (Array.isArray(items) && items.every(isRecord))
+				return { type: 'upsert', items: items as T[] };
+			if (isRecord(items)) return { type: 'upsert', items: [items as T] };
+			throw new DecodeError(messages.badShape(event, 'an item or an array of items'), data, event);
+		}
+		case 'remove': {
+			const ids =
+				isRecord(value) && 'ids' in value
+					? value.ids
+					: isRecord(value) && 'id' in value
+						? value.id
+						: payload.ids;
+			if (isKey(ids)) return { type: 'remove', ids: [ids] };
+			if (Array.isArray(ids) && ids.every(isKey)) return { type: 'remove', ids };
+			throw new DecodeError(messages.badShape(event, 'an id or an array of ids'), data, event);
+		}
+		default:
+			throw new DecodeError(messages.unknownEvent(type), data, event);
+	}
+}

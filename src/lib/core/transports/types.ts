@@ -1,0 +1,81 @@
+import type { Env } from '../env/env.js';
+import type { TransportError } from '../errors.js';
+import type { TransportKind } from '../types.js';
+
+/** What an attempt learned when it opened. */
+export interface OpenedInfo {
+	/**
+	 * The server proved that nothing was missed since the last attempt (it resumed from
+	 * `Last-Event-ID`, or every message is a full snapshot). Without it the engine resyncs.
+	 */
+	resumed?: boolean;
+	/** The transport that is now live, when it differs from the adapter's own kind (a fallback chain). */
+	transport?: TransportKind;
+	/** Running on a fallback rather than the preferred transport. */
+	degraded?: boolean;
+}
+
+/** Metadata of one message. */
+export interface MessageMeta {
+	/** The server's event id (SSE `id:`); duplicates are dropped by the store. */
+	id?: string;
+	/** The event type or name (SSE `event:`, a socket event name). */
+	event?: string;
+}
+
+/** Hints from the server about timing. */
+export interface TransportHints {
+	/** The server's reconnection delay (SSE `retry:`), in milliseconds. */
+	retryMs?: number;
+	/** How long silence is normal on this transport (a polling interval), in milliseconds. */
+	silenceMs?: number;
+}
+
+/** Where an attempt reports what happens. Calls after the attempt was closed are ignored. */
+export interface TransportSink<In = unknown> {
+	/** Connected; data may follow. */
+	opened(info?: OpenedInfo): void;
+	message(data: In, meta?: MessageMeta): void;
+	/** Proof of liveness without data (an SSE comment, a pong, a 304). */
+	heartbeat(): void;
+	hint(hints: TransportHints): void;
+	/** The attempt failed; the engine decides whether and when to try again. */
+	failed(error: TransportError): void;
+	/** The server ended the attempt cleanly. `final` (HTTP 204) means: do not come back. */
+	ended(info?: { final?: boolean }): void;
+}
+
+/** One attempt's context. */
+export interface Attempt {
+	/** 1 for the first attempt after a start or a reset. */
+	n: number;
+	/** The last event id seen on this connection, for resuming. */
+	lastEventId: string | undefined;
+	/** Aborted when the attempt is closed or superseded. */
+	signal: AbortSignal;
+	env: Env;
+}
+
+export interface SendOptions {
+	/** Wait for the server's acknowledgement, at most this long (milliseconds). */
+	timeoutMs?: number;
+}
+
+/** A live attempt, as returned by `open`. */
+export interface TransportConnection<Out = never> {
+	/** Ends the attempt: releases its sockets, requests, timers and listeners. Idempotent. */
+	close(): void;
+	/** Sends a message on a two-way transport; resolves with the server's acknowledgement. */
+	send?(data: Out, options?: SendOptions): Promise<unknown>;
+}
+
+/**
+ * A way to reach the server. It opens ONE attempt and reports what happens to the sink; it never
+ * retries, and keeps no timer or listener beyond its attempt. Retrying is the engine's job.
+ */
+export interface Transport<In = unknown, Out = never> {
+	readonly kind: TransportKind;
+	/** False where this transport cannot run (a fallback chain skips it). */
+	supported?(env: Env): boolean;
+	open(sink: TransportSink<In>, attempt: Attempt): TransportConnection<Out>;
+}
