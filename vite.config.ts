@@ -42,6 +42,13 @@ export default defineConfig({
 	plugins: [sveltekit()],
 	test: {
 		teardownTimeout: 1000,
+		coverage: {
+			provider: 'v8',
+			include: ['src/lib/core/**/*.ts'],
+			exclude: ['src/lib/core/**/*.test.ts', 'src/lib/core/index.ts'],
+			reporter: ['text-summary', 'text'],
+			reportsDirectory: 'coverage'
+		},
 		expect: { requireAssertions: true },
 		projects: [
 			{
@@ -50,9 +57,17 @@ export default defineConfig({
 				test: {
 					name: 'unit',
 					environment: 'jsdom',
-					include: ['src/**/*.test.ts', 'tests/unit/**/*.test.ts'],
+					include: ['src/lib/{components,svelte}/**/*.test.ts'],
 					exclude: ['src/**/*.browser.test.ts'],
 					setupFiles: ['tests/setup/jsdom.ts']
+				}
+			},
+			{
+				extends: true,
+				test: {
+					name: 'node',
+					environment: 'node',
+					include: ['src/lib/core/**/*.test.ts', 'tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts']
 				}
 			},
 			{

@@ -16,7 +16,7 @@ const env = { ...process.env, CHROMIUM_PATH: ensureChromium() };
 const steps = [
 	['check', 'npm run --silent check'],
 	['lint', 'npm run --silent lint'],
-	['unit (jsdom)', vitest('unit')],
+	['unit (jsdom + node, core coverage)', `${vitest('unit', ['unit', 'node'])} --coverage`],
 	['browser + stories (Chromium)', vitest('browser', ['browser', 'storybook'])],
 	['package', 'npm run --silent package'],
 	['pack contents', 'node scripts/check-pack.js']

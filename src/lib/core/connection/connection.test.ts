@@ -1,0 +1,351 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createFakeEnv, type FakeEnv } from '../../../../tests/helpers/fake-env.js';
+import { fakeTransport } from '../../../../tests/helpers/fake-transport.js';
+import { TransportError } from '../errors.js';
+import { createConnection, type ConnectionOptions } from './connection.js';
+
+const retryable = () => new TransportError('down', { code: 'network', retryable: true });
+
+let env: FakeEnv;
+beforeEach(() => {
+	vi.useFakeTimers({ now: 0 });
+	env = createFakeEnv();
+});
+afterEach(() => {
+	vi.useRealTimers();
+});
+
+function setup(options: Partial<ConnectionOptions> = {}) {
+	const transport = fakeTransport('sse');
+	const received: unknown[] = [];
+	const connection = createConnection({
+		transport,
+		env,
+		retry: { baseDelay: 1000, minDelay: 100, maxDelay: 10_000, minUptime: 1000 },
+		staleAfter: 5000,
+		onMessage: (data) => received.push(data),
+		...options
+	});
+	return { transport, connection, received };
+}
+
+describe('createConnection', () => {
+	it('connects, goes live and delivers messages in order', () => {
+		const { transport, connection, received } = setup();
+		connection.start();
+		expect(connection.getSnapshot().status).toBe('connecting');
+		transport.last.sink.opened();
+		transport.last.sink.message('a');
+		transport.last.sink.message('b');
+		expect(connection.getSnapshot()).toMatchObject({
+			status: 'live',
+			transport: 'sse',
+			attempt: 1
+		});
+		expect(received).toEqual(['a', 'b']);
+	});
+
+	it('rejects a missing transport and a bad staleAfter with clear errors', () => {
+		expect(() => createConnection({ transport: undefined as never })).toThrow(
+			/`transport`.*transport adapter/
+		);
+		expect(() => createConnection({ transport: fakeTransport(), staleAfter: 0 })).toThrow(
+			/`staleAfter`/
+		);
+	});
+
+	it('notifies on status changes at once, and coalesces liveness updates per frame', () => {
+		const { transport, connection } = setup();
+		const seen: string[] = [];
+		connection.subscribe((state) => seen.push(state.status));
+		connection.start();
+		transport.last.sink.opened();
+		expect(seen).toEqual(['connecting', 'live']);
+		vi.setSystemTime(10);
+		for (let i = 0; i < 100; i++) transport.last.sink.message(i);
+		expect(seen).toHaveLength(2);
+		expect(env.runFrames()).toBe(1);
+		expect(seen).toHaveLength(3);
+		expect(connection.getSnapshot().lastEventAt).toBe(10);
+	});
+
+	it('keeps the snapshot object stable while nothing changes', () => {
+		const { connection } = setup();
+		const before = connection.getSnapshot();
+		expect(connection.getSnapshot()).toBe(before);
+		connection.start();
+		expect(connection.getSnapshot()).not.toBe(before);
+	});
+
+	it('S09 tracks the last event id: kept across id-less events, reset by an empty id', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		const { sink } = transport.last;
+		sink.opened();
+		sink.message('a', { id: '1' });
+		sink.message('b');
+		expect(connection.lastEventId).toBe('1');
+		sink.message('c', { id: '2' });
+		expect(connection.lastEventId).toBe('2');
+		sink.message('d', { id: '' });
+		expect(connection.lastEventId).toBeUndefined();
+		sink.message('e', { id: '3' });
+		sink.failed(retryable());
+		vi.runOnlyPendingTimers();
+		expect(transport.last.attempt.lastEventId).toBe('3');
+	});
+
+	it('S01 reconnects after a clean end and resumes from the last event id', () => {
+		const { transport, connection } = setup({ lastEventId: '41' });
+		connection.start();
+		expect(transport.last.attempt.lastEventId).toBe('41');
+		transport.last.sink.opened();
+		transport.last.sink.message('x', { id: '42' });
+		transport.last.sink.ended();
+		expect(connection.getSnapshot().status).toBe('reconnecting');
+		vi.advanceTimersByTime(connection.getSnapshot().retryAt! - Date.now());
+		expect(transport.attempts).toHaveLength(2);
+		expect(transport.last.attempt).toMatchObject({ n: 2, lastEventId: '42' });
+	});
+
+	it('S12 close inside the transport error handler, and close twice, close the attempt exactly once', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		const first = transport.last;
+		first.sink.failed(retryable());
+		first.sink.failed(retryable());
+		expect(first.closeCalls).toBe(1);
+		connection.stop();
+		connection.stop();
+		expect(first.closeCalls).toBe(1);
+		expect(vi.getTimerCount()).toBe(0);
+		expect(env.listenerCount).toBe(0);
+	});
+
+	it('S12 stop while connecting closes the attempt once and leaves nothing behind', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		connection.stop();
+		expect(transport.last.closeCalls).toBe(1);
+		expect(transport.last.attempt.signal.aborted).toBe(true);
+		transport.last.sink.opened();
+		expect(connection.getSnapshot().status).toBe('closed');
+		expect(vi.getTimerCount()).toBe(0);
+		expect(env.listenerCount).toBe(0);
+	});
+
+	it('S12 a transport failing synchronously inside open() is closed once and retried', () => {
+		const { transport, connection } = setup();
+		transport.onOpen = (attempt) => {
+			if (attempt.attempt.n === 1) attempt.sink.failed(retryable());
+		};
+		connection.start();
+		expect(connection.getSnapshot().status).toBe('reconnecting');
+		expect(transport.attempts[0]!.closeCalls).toBe(1);
+		vi.runOnlyPendingTimers();
+		expect(transport.attempts).toHaveLength(2);
+	});
+
+	it('turns an exception thrown by open() into a failed state', () => {
+		const transport = {
+			kind: 'broken',
+			open() {
+				throw new Error('boom');
+			}
+		};
+		const connection = createConnection({ transport, env });
+		connection.start();
+		expect(connection.getSnapshot()).toMatchObject({ status: 'failed' });
+		expect(connection.getSnapshot().error?.message).toBe('boom');
+	});
+
+	it('S13 stop during backoff releases every timer, listener and attempt', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		transport.last.sink.opened();
+		transport.last.sink.failed(retryable());
+		expect(connection.getSnapshot().status).toBe('reconnecting');
+		expect(vi.getTimerCount()).toBeGreaterThan(0);
+		connection.stop();
+		expect(vi.getTimerCount()).toBe(0);
+		expect(env.listenerCount).toBe(0);
+		expect(env.pendingFrames).toBe(0);
+		expect(transport.openCount).toBe(0);
+		vi.advanceTimersByTime(60_000);
+		expect(transport.attempts).toHaveLength(1);
+	});
+
+	it('S14 rapid start/stop ×100 ends with one open attempt and ignores the superseded ones', () => {
+		const { transport, connection, received } = setup();
+		for (let i = 0; i < 100; i++) {
+			connection.start();
+			connection.stop();
+		}
+		connection.start();
+		expect(transport.openCount).toBe(1);
+		for (const old of transport.attempts.slice(0, -1)) {
+			old.sink.opened();
+			old.sink.message('stale');
+			old.sink.failed(retryable());
+		}
+		expect(connection.getSnapshot().status).toBe('connecting');
+		expect(received).toEqual([]);
+		transport.last.sink.opened();
+		transport.last.sink.message('fresh');
+		expect(received).toEqual(['fresh']);
+		expect(env.listenerCount).toBe(2);
+	});
+
+	it('S16 gives up after maxAttempts, and retry() starts over and works', () => {
+		const { transport, connection } = setup({
+			retry: { maxAttempts: 3, minDelay: 10, baseDelay: 100 }
+		});
+		connection.start();
+		for (let i = 0; i < 3; i++) {
+			transport.last.sink.failed(retryable());
+			vi.runOnlyPendingTimers();
+		}
+		expect(connection.getSnapshot()).toMatchObject({ status: 'failed', attempt: 3 });
+		expect(transport.attempts).toHaveLength(3);
+		vi.advanceTimersByTime(60_000);
+		expect(transport.attempts).toHaveLength(3);
+		connection.retry();
+		expect(transport.attempts).toHaveLength(4);
+		transport.last.sink.opened();
+		expect(connection.getSnapshot()).toMatchObject({
+			status: 'live',
+			attempt: 1,
+			error: undefined
+		});
+	});
+
+	it('S15 the backoff grows across quick drops and resets after minUptime', () => {
+		const { transport, connection } = setup();
+		env.randoms = Array(20).fill(0.999);
+		connection.start();
+		const delays: number[] = [];
+		for (let i = 0; i < 3; i++) {
+			transport.last.sink.opened();
+			transport.last.sink.failed(retryable());
+			delays.push(connection.getSnapshot().retryAt! - Date.now());
+			vi.runOnlyPendingTimers();
+		}
+		expect(delays).toEqual([999, 1998, 3996]);
+		transport.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		transport.last.sink.failed(retryable());
+		expect(connection.getSnapshot().retryAt! - Date.now()).toBe(999);
+	});
+
+	it('S06 a silent stream turns stale, then is dropped and reconnected', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		transport.last.sink.opened();
+		vi.advanceTimersByTime(4999);
+		expect(connection.getSnapshot().status).toBe('live');
+		vi.advanceTimersByTime(1);
+		expect(connection.getSnapshot().status).toBe('stale');
+		transport.last.sink.heartbeat();
+		expect(connection.getSnapshot().status).toBe('live');
+		vi.advanceTimersByTime(10_000);
+		expect(connection.getSnapshot().status).toBe('reconnecting');
+		expect(connection.getSnapshot().error?.code).toBe('timeout');
+		expect(transport.attempts[0]!.closed).toBe(true);
+		vi.runOnlyPendingTimers();
+		expect(transport.attempts).toHaveLength(2);
+	});
+
+	it('S05 goes offline without retrying, and retries at once when back online', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		transport.last.sink.opened();
+		env.setOnline(false);
+		expect(connection.getSnapshot().status).toBe('offline');
+		expect(transport.last.closed).toBe(true);
+		vi.advanceTimersByTime(120_000);
+		expect(transport.attempts).toHaveLength(1);
+		expect(vi.getTimerCount()).toBe(0);
+		env.setOnline(true);
+		expect(transport.attempts).toHaveLength(2);
+		expect(connection.getSnapshot().status).toBe('reconnecting');
+	});
+
+	it('S05 starting while offline waits for the network', () => {
+		const { transport, connection } = setup();
+		env.setOnline(false);
+		connection.start();
+		expect(connection.getSnapshot().status).toBe('offline');
+		expect(transport.attempts).toHaveLength(0);
+		env.setOnline(true);
+		expect(transport.attempts).toHaveLength(1);
+	});
+
+	it('S23 becoming visible retries at once during a backoff', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		transport.last.sink.failed(retryable());
+		env.setVisible(false);
+		env.setVisible(true);
+		expect(transport.attempts).toHaveLength(2);
+	});
+
+	it('S20 resyncs once after an unproven reconnect; a newer reconnect aborts it', async () => {
+		const calls: AbortSignal[] = [];
+		let finish: () => void = () => {};
+		const resync = vi.fn((signal: AbortSignal) => {
+			calls.push(signal);
+			return new Promise<void>((resolve) => (finish = resolve));
+		});
+		const { transport, connection } = setup({ resync });
+		connection.start();
+		transport.last.sink.opened();
+		expect(resync).not.toHaveBeenCalled();
+		transport.last.sink.failed(retryable());
+		vi.runOnlyPendingTimers();
+		transport.last.sink.opened();
+		expect(resync).toHaveBeenCalledTimes(1);
+		expect(connection.getSnapshot().continuity).toBe('unknown');
+		transport.last.sink.failed(retryable());
+		vi.runOnlyPendingTimers();
+		transport.last.sink.opened();
+		expect(resync).toHaveBeenCalledTimes(2);
+		expect(calls[0]!.aborted).toBe(true);
+		finish();
+		await vi.waitFor(() => expect(connection.getSnapshot().continuity).toBe('resynced'));
+	});
+
+	it('S20 a resumed reconnect skips the resync', () => {
+		const resync = vi.fn(async () => {});
+		const { transport, connection } = setup({ resync });
+		connection.start();
+		transport.last.sink.opened();
+		transport.last.sink.failed(retryable());
+		vi.runOnlyPendingTimers();
+		transport.last.sink.opened({ resumed: true });
+		expect(resync).not.toHaveBeenCalled();
+		expect(connection.getSnapshot().continuity).toBe('resumed');
+	});
+
+	it('pause closes and stops retrying; resume reconnects', () => {
+		const { transport, connection } = setup();
+		connection.start();
+		transport.last.sink.opened();
+		connection.pause();
+		expect(connection.getSnapshot().status).toBe('paused');
+		expect(transport.last.closed).toBe(true);
+		vi.advanceTimersByTime(60_000);
+		expect(transport.attempts).toHaveLength(1);
+		connection.resume();
+		expect(transport.attempts).toHaveLength(2);
+	});
+
+	it('a listener that unsubscribes is not called again', () => {
+		const { connection } = setup();
+		const listener = vi.fn();
+		const off = connection.subscribe(listener);
+		connection.start();
+		off();
+		connection.stop();
+		expect(listener).toHaveBeenCalledTimes(1);
+	});
+});

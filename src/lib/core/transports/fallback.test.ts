@@ -1,0 +1,208 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createFakeEnv, type FakeEnv } from '../../../../tests/helpers/fake-env.js';
+import { fakeTransport } from '../../../../tests/helpers/fake-transport.js';
+import { createConnection } from '../connection/connection.js';
+import { TransportError } from '../errors.js';
+import { fallback } from './fallback.js';
+import type { TransportSink } from './types.js';
+
+const retryable = () => new TransportError('down', { code: 'network', retryable: true });
+const terminal = () => new TransportError('html', { code: 'content-type', retryable: false });
+
+let env: FakeEnv;
+beforeEach(() => {
+	vi.useFakeTimers({ now: 0 });
+	env = createFakeEnv();
+});
+afterEach(() => vi.useRealTimers());
+
+function recordingSink() {
+	const calls: Array<[string, unknown?]> = [];
+	const sink: TransportSink<unknown> = {
+		opened: (info) => calls.push(['opened', info]),
+		message: (data) => calls.push(['message', data]),
+		heartbeat: () => calls.push(['heartbeat']),
+		hint: (hints) => calls.push(['hint', hints]),
+		failed: (error) => calls.push(['failed', error.code]),
+		ended: (info) => calls.push(['ended', info])
+	};
+	return { sink, calls };
+}
+
+const attempt = (n = 1) => ({
+	n,
+	lastEventId: undefined,
+	signal: new AbortController().signal,
+	env
+});
+
+describe('fallback', () => {
+	it('uses the first transport while it works', () => {
+		const ws = fakeTransport('websocket');
+		const sse = fakeTransport('sse');
+		const { sink, calls } = recordingSink();
+		fallback(ws, sse).open(sink, attempt());
+		ws.last.sink.opened();
+		ws.last.sink.message('hi');
+		expect(calls).toEqual([
+			['opened', { transport: 'websocket', degraded: false }],
+			['message', 'hi']
+		]);
+		expect(sse.attempts).toHaveLength(0);
+	});
+
+	it('S04 moves down at once on a non-retryable failure and reports degraded', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const { sink, calls } = recordingSink();
+		fallback(sse, poll).open(sink, attempt());
+		sse.last.sink.failed(terminal());
+		expect(sse.last.closed).toBe(true);
+		expect(poll.attempts).toHaveLength(1);
+		poll.last.sink.opened();
+		expect(calls).toEqual([['opened', { transport: 'polling', degraded: true }]]);
+	});
+
+	it('waits for moveAfter retryable failures before moving down', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const chain = fallback([sse, poll], { moveAfter: 2 });
+		const first = recordingSink();
+		chain.open(first.sink, attempt(1));
+		sse.last.sink.failed(retryable());
+		expect(first.calls).toEqual([['failed', 'network']]);
+		expect(poll.attempts).toHaveLength(0);
+		const second = recordingSink();
+		chain.open(second.sink, attempt(2));
+		expect(sse.attempts).toHaveLength(2);
+		sse.last.sink.failed(retryable());
+		expect(poll.attempts).toHaveLength(1);
+		expect(second.calls).toEqual([]);
+	});
+
+	it('skips unsupported transports, and fails clearly when none can run', () => {
+		const ws = fakeTransport('websocket', false);
+		const sse = fakeTransport('sse');
+		const { sink, calls } = recordingSink();
+		fallback(ws, sse).open(sink, attempt());
+		expect(ws.attempts).toHaveLength(0);
+		sse.last.sink.opened();
+		expect(calls[0]).toEqual(['opened', { transport: 'sse', degraded: false }]);
+
+		const none = recordingSink();
+		fallback(fakeTransport('a', false), fakeTransport('b', false)).open(none.sink, attempt());
+		expect(none.calls).toEqual([['failed', 'unsupported']]);
+	});
+
+	it('remembers the winner for the next attempt', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const chain = fallback(sse, poll);
+		chain.open(recordingSink().sink, attempt(1));
+		sse.last.sink.failed(terminal());
+		poll.last.sink.opened();
+		poll.last.sink.failed(retryable());
+		chain.open(recordingSink().sink, attempt(2));
+		expect(sse.attempts).toHaveLength(1);
+		expect(poll.attempts).toHaveLength(2);
+	});
+
+	it('starts from the top again after the whole chain failed', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const chain = fallback(sse, poll);
+		const first = recordingSink();
+		chain.open(first.sink, attempt(1));
+		sse.last.sink.failed(retryable());
+		poll.last.sink.failed(retryable());
+		expect(first.calls).toEqual([['failed', 'network']]);
+		chain.open(recordingSink().sink, attempt(2));
+		expect(sse.attempts).toHaveLength(2);
+	});
+
+	it('probes the preferred transport and switches back up without losing messages', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const { sink, calls } = recordingSink();
+		const connection = fallback([sse, poll], { probeInterval: 1000 }).open(sink, attempt());
+		sse.last.sink.failed(terminal());
+		poll.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		expect(sse.attempts).toHaveLength(2);
+		const probe = sse.last;
+		poll.last.sink.message('from polling during the probe');
+		probe.sink.opened();
+		expect(poll.last.closed).toBe(true);
+		poll.last.sink.message('late, from the dropped transport');
+		probe.sink.message('from sse');
+		expect(calls).toEqual([
+			['opened', { transport: 'polling', degraded: true }],
+			['message', 'from polling during the probe'],
+			['opened', { transport: 'sse', degraded: false }],
+			['message', 'from sse']
+		]);
+		connection.close();
+		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('a failed probe keeps the fallback running and probes again later', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const { sink, calls } = recordingSink();
+		fallback([sse, poll], { probeInterval: 1000 }).open(sink, attempt());
+		sse.last.sink.failed(terminal());
+		poll.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		sse.last.sink.failed(retryable());
+		expect(poll.last.closed).toBe(false);
+		expect(calls.filter(([c]) => c === 'failed')).toEqual([]);
+		vi.advanceTimersByTime(1000);
+		expect(sse.attempts).toHaveLength(3);
+	});
+
+	it('S13 close releases the members, the probe and the probe timer', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const connection = fallback([sse, poll], { probeInterval: 1000 }).open(
+			recordingSink().sink,
+			attempt()
+		);
+		sse.last.sink.failed(terminal());
+		poll.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		connection.close();
+		connection.close();
+		expect(sse.openCount + poll.openCount).toBe(0);
+		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('a final end from the live transport is passed on', () => {
+		const sse = fakeTransport('sse');
+		const { sink, calls } = recordingSink();
+		fallback(sse, fakeTransport('polling')).open(sink, attempt());
+		sse.last.sink.opened();
+		sse.last.sink.ended({ final: true });
+		expect(calls.at(-1)).toEqual(['ended', { final: true }]);
+	});
+
+	it('rejects an empty chain or a non-transport', () => {
+		expect(() => fallback()).toThrow(/at least one transport/);
+		expect(() => fallback({} as never)).toThrow(/fallback\(\)/);
+	});
+
+	it('through the engine: the state says which transport is live and whether degraded', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const connection = createConnection({ transport: fallback(sse, poll), env });
+		connection.start();
+		sse.last.sink.failed(terminal());
+		poll.last.sink.opened();
+		expect(connection.getSnapshot()).toMatchObject({
+			status: 'live',
+			transport: 'polling',
+			degraded: true
+		});
+		connection.stop();
+		expect(poll.last.closed).toBe(true);
+	});
+});
