@@ -67,7 +67,11 @@ export default defineConfig({
 				test: {
 					name: 'node',
 					environment: 'node',
-					include: ['src/lib/core/**/*.test.ts', 'tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts']
+					include: [
+						'src/lib/core/**/*.test.ts',
+						'tests/unit/**/*.test.ts',
+						'tests/integration/**/*.test.ts'
+					]
 				}
 			},
 			{
@@ -75,6 +79,7 @@ export default defineConfig({
 				test: {
 					name: 'browser',
 					include: ['src/**/*.browser.test.ts', 'tests/browser/**/*.test.ts'],
+					globalSetup: ['tests/browser/sse-server.ts'],
 					browser: browser()
 				}
 			},
