@@ -63,6 +63,13 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 			let inFlight = false;
 			let opened = false;
 			let closed = false;
+			// After a failure the attempt is over: only the engine may poll again.
+			let failed = false;
+			let abortRequest: (() => void) | undefined;
+			const fail = (error: TransportError) => {
+				failed = true;
+				sink.failed(error);
+			};
 
 			const schedule = () => {
 				if (closed || (pauseWhenHidden && !env.isVisible())) return;
@@ -76,8 +83,16 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 				const url = resolveUrl(options.url, attempt);
 				const request = new AbortController();
 				const abort = () => request.abort();
+				abortRequest = abort;
 				signal.addEventListener('abort', abort);
 				const timeoutHandle = env.setTimeout(abort, timeout);
+				const timeoutError = (cause: unknown) =>
+					new TransportError(messages.silence(timeout), {
+						code: 'timeout',
+						retryable: true,
+						transport: 'polling',
+						cause
+					});
 				try {
 					const headers = new Headers(options.init?.headers);
 					if (etag) headers.set('If-None-Match', etag);
@@ -87,16 +102,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 					} catch (cause) {
 						if (closed) return;
 						const timedOut = request.signal.aborted;
-						return sink.failed(
-							timedOut
-								? new TransportError(messages.silence(timeout), {
-										code: 'timeout',
-										retryable: true,
-										transport: 'polling',
-										cause
-									})
-								: networkError(url, 'polling', cause)
-						);
+						return fail(timedOut ? timeoutError(cause) : networkError(url, 'polling', cause));
 					}
 					if (closed) return discard(response);
 					const serverInterval = Number(response.headers.get('x-poll-interval'));
@@ -112,7 +118,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 					} else if (response.ok) {
 						if (!options.parse && !hasContentType(response, isJson)) {
 							discard(response);
-							return sink.failed(contentTypeError(response, url, 'polling', 'application/json'));
+							return fail(contentTypeError(response, url, 'polling', 'application/json'));
 						}
 						let data: In;
 						try {
@@ -121,7 +127,9 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 								: ((await response.json()) as In);
 						} catch (cause) {
 							if (closed) return;
-							return sink.failed(
+							// The timeout also covers reading the body.
+							if (request.signal.aborted) return fail(timeoutError(cause));
+							return fail(
 								new TransportError(messages.invalidJson(undefined), {
 									code: 'protocol',
 									retryable: true,
@@ -137,11 +145,12 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 						sink.message(data);
 					} else {
 						discard(response);
-						return sink.failed(httpError(response, url, 'polling', env.now()));
+						return fail(httpError(response, url, 'polling', env.now()));
 					}
 					schedule();
 				} finally {
 					inFlight = false;
+					abortRequest = undefined;
 					env.clearTimeout(timeoutHandle);
 					signal.removeEventListener('abort', abort);
 				}
@@ -149,7 +158,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 
 			const stopListening = pauseWhenHidden
 				? env.onVisibilityChange((visible) => {
-						if (closed) return;
+						if (closed || failed) return;
 						if (!visible) {
 							if (timer !== undefined) env.clearTimeout(timer);
 							timer = undefined;
@@ -166,6 +175,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 					if (closed) return;
 					closed = true;
 					if (timer !== undefined) env.clearTimeout(timer);
+					abortRequest?.();
 					stopListening();
 				}
 			};

@@ -107,6 +107,11 @@ function openFetch(
 	const url = resolveUrl(options.url, attempt);
 	let closed = false;
 	let reader: ReadableStreamDefaultReader<string> | undefined;
+	// Aborted by close() as well as by the attempt's signal, so a request still connecting is released.
+	const request = new AbortController();
+	const abort = () => request.abort();
+	if (signal.aborted) abort();
+	else signal.addEventListener('abort', abort);
 
 	(async () => {
 		// MSW and most servers key on exactly this Accept value.
@@ -122,7 +127,7 @@ function openFetch(
 				body: options.body,
 				credentials: options.withCredentials ? 'include' : 'same-origin',
 				cache: 'no-store',
-				signal
+				signal: request.signal
 			});
 		} catch (cause) {
 			if (!closed) sink.failed(networkError(url, 'sse', cause));
@@ -162,12 +167,19 @@ function openFetch(
 			onComment: () => !closed && sink.heartbeat()
 		});
 		reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+		let endsWithCR = false;
 		try {
 			for (;;) {
 				const { done, value } = await reader.read();
 				if (closed) return;
-				// An event cut off by the end of the stream is never dispatched: the parser keeps it.
-				if (done) return sink.ended();
+				if (done) {
+					// The parser holds back a final CR to see whether an LF follows; at the end it
+					// cannot, so the CR is a whole line ending (an event ended by CR CR is complete).
+					if (endsWithCR) parser.feed('\n');
+					// An event cut off by the end of the stream is never dispatched: the parser keeps it.
+					return sink.ended();
+				}
+				if (value.length > 0) endsWithCR = value.endsWith('\r');
 				parser.feed(value);
 			}
 		} catch (cause) {
@@ -187,6 +199,8 @@ function openFetch(
 		close() {
 			if (closed) return;
 			closed = true;
+			signal.removeEventListener('abort', abort);
+			request.abort();
 			reader?.cancel().catch(() => {});
 		}
 	};
