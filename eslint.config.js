@@ -29,7 +29,10 @@ export default defineConfig(
 			'@typescript-eslint/no-unused-vars': [
 				'error',
 				{ argsIgnorePattern: '^_', varsIgnorePattern: '^_' }
-			]
+			],
+			// Flags every local Map/Set/Date, including throwaway ones built inside deriveds and never
+			// mutated afterwards; reactive collections are chosen deliberately where they are needed.
+			'svelte/prefer-svelte-reactivity': 'off'
 		}
 	},
 	{

@@ -57,7 +57,7 @@ export default defineConfig({
 				test: {
 					name: 'unit',
 					environment: 'jsdom',
-					include: ['src/lib/{components,svelte}/**/*.test.ts'],
+					include: ['src/lib/{components,svelte}/**/*.test.ts', 'tests/components/**/*.test.ts'],
 					exclude: ['src/**/*.browser.test.ts'],
 					setupFiles: ['tests/setup/jsdom.ts']
 				}
@@ -70,7 +70,8 @@ export default defineConfig({
 					include: [
 						'src/lib/core/**/*.test.ts',
 						'tests/unit/**/*.test.ts',
-						'tests/integration/**/*.test.ts'
+						'tests/integration/**/*.test.ts',
+						'tests/ssr/**/*.test.ts'
 					]
 				}
 			},

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createLiveSource, sse, type LiveSource } from '../../src/lib/core/index.js';
+import { createLiveSource, sse, type LiveSourceHandle } from '../../src/lib/core/index.js';
 
 const origin = inject('sseOrigin');
-let live: LiveSource<{ id: string; title: string; version: number }> | undefined;
+let live: LiveSourceHandle<{ id: string; title: string; version: number }> | undefined;
 afterEach(() => live?.stop());
 
 const stats = async (session: string) =>

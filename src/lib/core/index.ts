@@ -57,4 +57,4 @@ export {
 	type RecordStoreSnapshot,
 	type Row
 } from './store/store.js';
-export { createLiveSource, type LiveSource, type LiveSourceOptions } from './live-source.js';
+export { createLiveSource, type LiveSourceHandle, type LiveSourceOptions } from './live-source.js';

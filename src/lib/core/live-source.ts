@@ -29,14 +29,14 @@ export interface LiveSourceOptions<T>
 }
 
 /** A connection feeding a record store: everything a live list needs, framework-free. */
-export interface LiveSource<T> {
+export interface LiveSourceHandle<T> {
 	readonly connection: Connection;
 	readonly store: RecordStore<T>;
 	start(): void;
 	stop(): void;
 }
 
-export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSource<T> {
+export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHandle<T> {
 	const env = options.env ?? browserEnv;
 	const store = createRecordStore<T>({ ...options, env });
 	const { resync } = options;

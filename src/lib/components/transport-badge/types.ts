@@ -1,4 +1,5 @@
 import type { HTMLAttributes } from 'svelte/elements';
+import type { Transport } from '../../core/transports/types.js';
 import type { ConnectionStatus, TransportKind } from '../../core/types.js';
 
 /** A point in time: epoch milliseconds or a `Date`. */
@@ -56,7 +57,13 @@ export interface TransportBadgeState {
 }
 
 export interface TransportBadgeProps
-	extends TransportBadgeState, Omit<HTMLAttributes<HTMLDivElement>, 'children'> {
+	extends Omit<TransportBadgeState, 'transport'>, Omit<HTMLAttributes<HTMLDivElement>, 'children'> {
+	/**
+	 * A transport adapter: the badge shows the live state of its (shared) connection. Or a kind
+	 * (`'sse'`, `'polling'`, ...) to show with the other props. Without it and without `status`, the
+	 * badge shows the nearest `<LiveSource>`.
+	 */
+	transport?: TransportKind | Transport<unknown, unknown>;
 	/**
 	 * The clock the countdown and the last-event age are measured against. Pass a fixed value for
 	 * stable rendering (stories, screenshots, tests); leave it out to tick every second.

@@ -1,0 +1,177 @@
+import type { ConnectionState } from '../../core/connection/machine.js';
+import type { Row } from '../../core/store/store.js';
+import type { Live } from '../../svelte/live.svelte.js';
+import { formatRelative, toMs } from './format.js';
+import type { ActivityTimelineLabels, ActivityTimelineProps, TimelineRowContext } from './types.js';
+
+type Fields<T> = Required<
+	Pick<ActivityTimelineProps<T>, 'getKey' | 'getTitle' | 'getActor' | 'getTime' | 'getDone'>
+>;
+
+interface Source<T> {
+	rows: readonly Row<T>[];
+	loaded: boolean;
+	state: Partial<ConnectionState>;
+	canToggle: boolean;
+	toggle(row: Row<T>): void;
+	retry(row: Row<T>): void;
+	reconnect(): void;
+}
+
+const field = (item: unknown, name: string): unknown =>
+	(item as Record<string, unknown> | null)?.[name];
+
+export function defaultFields<T>(): Fields<T> {
+	return {
+		getKey: (item) => field(item, 'id') as string | number,
+		getTitle: (item) => String(field(item, 'title') ?? ''),
+		getActor: (item) => field(item, 'actor') as string | undefined,
+		getTime: (item) =>
+			(field(item, 'updatedAt') ?? field(item, 'createdAt') ?? field(item, 'at')) as
+				string | number | undefined,
+		getDone: (item) => field(item, 'done') as boolean | undefined
+	};
+}
+
+/** A connection's rows and state, or plain `items` shaped the same way. */
+export function liveSource<T>(live: Live<T>): Source<T> {
+	const swallow = () => {};
+	return {
+		get rows() {
+			return live.rows;
+		},
+		get loaded() {
+			return live.loaded;
+		},
+		get state() {
+			return live.state;
+		},
+		get canToggle() {
+			return live.canMutate;
+		},
+		// The row shows the failure; nothing else needs the rejection.
+		toggle: (row) => void live.toggle(row.key).catch(swallow),
+		retry: (row) => void live.retryMutation(row.key).catch(swallow),
+		reconnect: () => live.retry()
+	};
+}
+
+export function plainSource<T>(
+	props: () => Pick<ActivityTimelineProps<T>, 'items' | 'state' | 'onToggle' | 'onRetry'>,
+	getKey: () => (item: T) => string | number
+): Source<T> {
+	const rows = $derived(
+		(props().items ?? []).map((item): Row<T> => ({
+			key: String(getKey()(item)),
+			item,
+			status: 'settled'
+		}))
+	);
+	return {
+		get rows() {
+			return rows;
+		},
+		get loaded() {
+			const { items, state } = props();
+			return state?.loaded ?? items !== undefined;
+		},
+		get state() {
+			return props().state ?? {};
+		},
+		get canToggle() {
+			return props().onToggle !== undefined;
+		},
+		toggle: (row) => void props().onToggle?.(row.item),
+		retry: (row) => void props().onToggle?.(row.item),
+		reconnect: () => props().onRetry?.()
+	};
+}
+
+/**
+ * The timeline's behaviour: which rows show, which are held back (paused, or the reader scrolled
+ * away from the top), what the banner says, and what to announce.
+ */
+export class TimelineState<T> {
+	readonly #source: () => Source<T>;
+	readonly #paused: () => boolean;
+	/** Row keys shown while held back; `undefined` when rows flow in live. */
+	#frozen = $state<string[] | undefined>(undefined);
+	/** The reader scrolled away from the newest rows. */
+	scrolledAway = $state(false);
+
+	constructor(source: () => Source<T>, paused: () => boolean) {
+		this.#source = source;
+		this.#paused = paused;
+	}
+
+	get source() {
+		return this.#source();
+	}
+
+	get holding(): boolean {
+		return this.#paused() || this.scrolledAway;
+	}
+
+	/** Freezes the visible rows (call when holding starts). */
+	hold() {
+		this.#frozen ??= this.source.rows.map((row) => row.key);
+	}
+
+	/** Lets held-back rows in. */
+	release() {
+		this.#frozen = undefined;
+	}
+
+	readonly rows = $derived.by((): readonly Row<T>[] => {
+		const rows = this.source.rows;
+		const frozen = this.#frozen;
+		if (!frozen) return rows;
+		// Keep the frozen order and membership, but show each row's latest content.
+		const byKey = new Map(rows.map((row) => [row.key, row]));
+		return frozen.flatMap((key) => byKey.get(key) ?? []);
+	});
+
+	/** Rows waiting behind the "N new" button. */
+	readonly heldBack = $derived.by(() => {
+		const frozen = this.#frozen;
+		if (!frozen) return 0;
+		const shown = new Set(frozen);
+		return this.source.rows.filter((row) => !shown.has(row.key)).length;
+	});
+
+	/** Which notice to show above the list. */
+	readonly notice = $derived.by((): 'failed' | 'offline' | 'stale' | 'reconnecting' | undefined => {
+		const status = this.source.state.status;
+		return status === 'failed' ||
+			status === 'offline' ||
+			status === 'stale' ||
+			status === 'reconnecting'
+			? status
+			: undefined;
+	});
+}
+
+export function rowContext<T>(
+	row: Row<T>,
+	fields: Fields<T>,
+	source: Source<T>,
+	now: number,
+	locale: string | undefined,
+	labels: ActivityTimelineLabels
+): TimelineRowContext<T> {
+	const time = toMs(fields.getTime(row.item));
+	return {
+		item: row.item,
+		key: row.key,
+		status: row.status,
+		error: row.error,
+		title: fields.getTitle(row.item),
+		actor: fields.getActor(row.item),
+		time: time === undefined ? undefined : formatRelative(time, now, locale, labels.justNow),
+		datetime: time === undefined ? undefined : new Date(time).toISOString(),
+		done: fields.getDone(row.item),
+		canToggle: source.canToggle,
+		toggle: () => source.toggle(row),
+		retry: () => source.retry(row)
+	};
+}

@@ -1,0 +1,100 @@
+import type { Snippet } from 'svelte';
+import type { HTMLAttributes } from 'svelte/elements';
+import type { ConnectionState } from '../../core/connection/machine.js';
+import type { LiveSourceOptions } from '../../core/live-source.js';
+import type { Row } from '../../core/store/store.js';
+import type { Transport } from '../../core/transports/types.js';
+import type { Instant } from '../transport-badge/types.js';
+
+/** Every text the timeline renders, for translation or rewording. */
+export interface ActivityTimelineLabels {
+	/** The accessible name of the list. */
+	label: string;
+	loading: string;
+	empty: string;
+	/** Shown when the connection gave up. */
+	failed: string;
+	retry: string;
+	offline: string;
+	stale: string;
+	reconnecting: string;
+	pause: string;
+	resume: string;
+	/** The button that reveals rows held back while paused or scrolled away. */
+	newItems: (count: number) => string;
+	/** Announced to screen readers, at most about once a second. */
+	announceNew: (count: number) => string;
+	announcePaused: string;
+	pending: string;
+	rowFailed: string;
+	retryRow: string;
+	justNow: string;
+}
+
+/** What a custom `row` snippet gets. */
+export interface TimelineRowContext<T> {
+	item: T;
+	key: string;
+	/** `pending` while a change is on its way; `failed` after it was rolled back. */
+	status: Row<T>['status'];
+	error: Error | undefined;
+	title: string;
+	actor: string | undefined;
+	/** The relative time ("3 min ago"), if the item has a time. */
+	time: string | undefined;
+	/** The item's time as an ISO string, for `<time datetime>`. */
+	datetime: string | undefined;
+	done: boolean | undefined;
+	/** Whether a toggle is possible here. */
+	canToggle: boolean;
+	toggle: () => void;
+	/** Sends a failed change again. */
+	retry: () => void;
+}
+
+export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElement>, 'children'> {
+	/** Opens (or shares) the connection of this adapter. Without it: the nearest `<LiveSource>`, or `items`. */
+	transport?: Transport<unknown, unknown>;
+	/** Options for the connection opened by `transport` (initial rows, key, version, commit...). */
+	options?: Omit<LiveSourceOptions<T>, 'transport'>;
+	/** Plain rows to render without a connection (stories, server data, your own store). */
+	items?: readonly T[];
+	/** With `items`: the connection state to show (loading, stale, failed...). */
+	state?: Partial<ConnectionState> & { loaded?: boolean };
+	/** With `items`: called when a row's toggle is used. Rejecting marks nothing: you own the rows. */
+	onToggle?: (item: T) => unknown;
+	/** With `items`: called by the retry button shown when `state.status` is `failed`. */
+	onRetry?: () => void;
+	/**
+	 * The clock for relative times. Fixed values make rendering stable (stories, screenshots).
+	 * @defaultValue the current time, updated every 15 seconds
+	 */
+	now?: Instant;
+	/** The locale for relative times. @defaultValue the browser's */
+	locale?: string;
+	/** @defaultValue `item.id` */
+	getKey?: (item: T) => string | number;
+	/** @defaultValue `item.title` */
+	getTitle?: (item: T) => string;
+	/** @defaultValue `item.actor` */
+	getActor?: (item: T) => string | undefined;
+	/** @defaultValue `item.updatedAt ?? item.createdAt ?? item.at` */
+	getTime?: (item: T) => Instant | string | undefined;
+	/** @defaultValue `item.done` */
+	getDone?: (item: T) => boolean | undefined;
+	/** Renders a row's content yourself. */
+	row?: Snippet<[TimelineRowContext<T>]>;
+	/** Replaces the loading state. */
+	loading?: Snippet;
+	/** Replaces the empty state. */
+	empty?: Snippet;
+	/**
+	 * Whether live updates are held back (new rows are counted, not shown). Bind it, or listen
+	 * with `onPausedChange`.
+	 * @defaultValue `false`
+	 */
+	paused?: boolean;
+	onPausedChange?: (paused: boolean) => void;
+	/** @defaultValue English labels */
+	labels?: Partial<ActivityTimelineLabels>;
+}

@@ -1,0 +1,2 @@
+export { default as LiveSource } from './live-source.svelte';
+export type * from './types.js';

@@ -1,0 +1,266 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { flushSync } from 'svelte';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ActivityTimeline } from '../../src/lib/index.js';
+import { createFakeEnv, type FakeEnv } from '../helpers/fake-env.js';
+import { fakeTransport } from '../helpers/fake-transport.js';
+import LiveHarness from '../harness/live-harness.svelte';
+
+const NOW = Date.UTC(2026, 0, 15, 12);
+interface Task {
+	id: number;
+	title: string;
+	actor?: string;
+	done: boolean;
+	updatedAt?: number;
+	version?: number;
+}
+const task = (id: number, over: Partial<Task> = {}): Task => ({
+	id,
+	title: `Task ${id}`,
+	done: false,
+	actor: 'Ada',
+	updatedAt: NOW - 3 * 60_000,
+	version: 1,
+	...over
+});
+
+let env: FakeEnv;
+beforeEach(() => {
+	env = createFakeEnv();
+});
+afterEach(() => vi.useRealTimers());
+
+/** Lets queued store batches in and re-renders. */
+function settle() {
+	env.runFrames();
+	flushSync();
+}
+
+const rowTitles = () =>
+	screen
+		.queryAllByRole('listitem')
+		.map((li) => li.querySelector('.srk-timeline__title')?.textContent?.trim());
+
+describe('<ActivityTimeline> with plain items', () => {
+	it('renders keyed rows with title, actor and relative time', () => {
+		render(ActivityTimeline<Task>, {
+			items: [task(1), task(2, { updatedAt: NOW - 5000 })],
+			now: NOW,
+			locale: 'en'
+		});
+		const rows = screen.getAllByRole('listitem');
+		expect(rows).toHaveLength(2);
+		expect(rows[0]).toHaveAttribute('data-key', '1');
+		expect(within(rows[0]!).getByText('Task 1')).toBeInTheDocument();
+		expect(within(rows[0]!).getByText('Ada')).toBeInTheDocument();
+		const time = within(rows[0]!).getByText('3 minutes ago');
+		expect(time.tagName).toBe('TIME');
+		expect(time).toHaveAttribute('datetime', new Date(NOW - 180_000).toISOString());
+		expect(within(rows[1]!).getByText('just now')).toBeInTheDocument();
+	});
+
+	it('shows the loading state before data, and the empty state for an empty list', () => {
+		const { rerender } = render(ActivityTimeline<Task>, { items: [], state: { loaded: false } });
+		expect(screen.getByText('Loading activity…')).toBeInTheDocument();
+		expect(screen.getByRole('region')).toHaveAttribute('aria-busy', 'true');
+		rerender({ items: [], state: { loaded: true } });
+		expect(screen.getByText('No activity yet.')).toBeInTheDocument();
+	});
+
+	it.each([
+		['stale', 'Updates may be delayed.'],
+		['offline', 'You are offline. Showing the last known activity.'],
+		['reconnecting', 'Reconnecting…']
+	] as const)('shows a %s notice over the rows it has', (status, message) => {
+		render(ActivityTimeline<Task>, { items: [task(1)], state: { status } });
+		expect(screen.getByText(message)).toBeInTheDocument();
+		expect(screen.getAllByRole('listitem')).toHaveLength(1);
+		expect(screen.getByRole('region')).toHaveAttribute('data-status', status);
+	});
+
+	it('shows an error with a working retry button', async () => {
+		const onRetry = vi.fn();
+		render(ActivityTimeline<Task>, { items: [task(1)], state: { status: 'failed' }, onRetry });
+		expect(screen.getByText('Live updates stopped.')).toBeInTheDocument();
+		await fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+		expect(onRetry).toHaveBeenCalledTimes(1);
+	});
+
+	it('offers a toggle per row only when there is a way to change rows', async () => {
+		const onToggle = vi.fn();
+		const { unmount } = render(ActivityTimeline<Task>, { items: [task(1)] });
+		expect(screen.queryByRole('checkbox')).toBeNull();
+		unmount();
+		render(ActivityTimeline<Task>, { items: [task(1), task(2, { done: true })], onToggle });
+		const boxes = screen.getAllByRole('checkbox');
+		expect(boxes[0]).not.toBeChecked();
+		expect(boxes[1]).toBeChecked();
+		expect(screen.getByRole('checkbox', { name: 'Task 1' })).toBe(boxes[0]);
+		await fireEvent.click(boxes[0]!);
+		expect(onToggle).toHaveBeenCalledWith(expect.objectContaining({ id: 1 }));
+		// you own the rows: nothing flips until your items change
+		expect(boxes[0]).not.toBeChecked();
+	});
+
+	it('S25 renders markup in titles and actors as text', () => {
+		const payload = '<img src=x onerror="window.__pwned = true">';
+		render(ActivityTimeline<Task>, {
+			items: [task(1, { title: payload, actor: '<a href="javascript:alert(1)">evil</a>' })]
+		});
+		const row = screen.getByRole('listitem');
+		expect(row.querySelector('img')).toBeNull();
+		expect(row.querySelector('a')).toBeNull();
+		expect(within(row).getByText(payload)).toBeInTheDocument();
+		expect((window as { __pwned?: boolean }).__pwned).toBeUndefined();
+	});
+
+	it('names the region and the log after the label', () => {
+		render(ActivityTimeline<Task>, {
+			items: [task(7)],
+			labels: { label: 'Team activity' }
+		});
+		expect(screen.getByRole('region', { name: 'Team activity' })).toBeInTheDocument();
+		expect(screen.getByRole('log', { name: 'Team activity' })).toBeInTheDocument();
+	});
+
+	it('pauses: new rows are held back and counted, then shown on request', async () => {
+		const onPausedChange = vi.fn();
+		const { rerender } = render(ActivityTimeline<Task>, { items: [task(1)], onPausedChange });
+		await fireEvent.click(screen.getByRole('button', { name: 'Pause updates' }));
+		expect(onPausedChange).toHaveBeenCalledWith(true);
+		expect(screen.getByRole('button', { name: 'Resume updates' })).toHaveAttribute(
+			'aria-pressed',
+			'true'
+		);
+		await rerender({ items: [task(3), task(2), task(1, { title: 'Task 1 edited' })] });
+		expect(rowTitles()).toEqual(['Task 1 edited']);
+		await fireEvent.click(screen.getByRole('button', { name: '2 new' }));
+		expect(rowTitles()).toEqual(['Task 3', 'Task 2', 'Task 1 edited']);
+		expect(onPausedChange).toHaveBeenLastCalledWith(false);
+		expect(screen.queryByRole('button', { name: /new/ })).toBeNull();
+	});
+
+	it('holds new rows back while the reader is scrolled away from the top', async () => {
+		const { rerender, container } = render(ActivityTimeline<Task>, { items: [task(1)] });
+		const scroller = container.querySelector<HTMLElement>('.srk-timeline__scroller')!;
+		scroller.scrollTop = 200;
+		await fireEvent.scroll(scroller);
+		await rerender({ items: [task(2), task(1)] });
+		expect(rowTitles()).toEqual(['Task 1']);
+		expect(screen.getByRole('button', { name: '1 new' })).toBeInTheDocument();
+		scroller.scrollTop = 0;
+		await fireEvent.scroll(scroller);
+		expect(rowTitles()).toEqual(['Task 2', 'Task 1']);
+	});
+
+	it('announces arrivals as one summary, not one per row', async () => {
+		vi.useFakeTimers();
+		const { rerender } = render(ActivityTimeline<Task>, { items: [task(1)] });
+		const status = screen.getAllByRole('status').at(-1)!;
+		await rerender({ items: [task(2), task(1)] });
+		await rerender({ items: [task(4), task(3), task(2), task(1)] });
+		expect(status).toHaveTextContent('');
+		await vi.advanceTimersByTimeAsync(1000);
+		expect(status).toHaveTextContent('3 new items');
+	});
+
+	it('uses overridden labels', () => {
+		render(ActivityTimeline<Task>, { items: [], labels: { empty: 'Nichts passiert.' } });
+		expect(screen.getByText('Nichts passiert.')).toBeInTheDocument();
+	});
+});
+
+describe('<ActivityTimeline> live', () => {
+	it('shows the initial rows, then live updates from the transport', () => {
+		const transport = fakeTransport('sse');
+		render(LiveHarness, { source: { transport, initial: [task(1)], env } });
+		expect(rowTitles()).toEqual(['Task 1']);
+		expect(transport.attempts).toHaveLength(1);
+		transport.last.sink.opened();
+		transport.last.sink.message(JSON.stringify(task(2)));
+		settle();
+		expect(rowTitles()).toEqual(['Task 2', 'Task 1']);
+		expect(screen.getByTestId('count')).toHaveTextContent('2 rows, live');
+		expect(screen.getByTestId('badge')).toHaveAttribute('data-status', 'live');
+	});
+
+	it('toggles optimistically: pending, then confirmed', async () => {
+		const transport = fakeTransport('sse');
+		let confirm: (t: Task) => void = () => {};
+		const commit = vi.fn(() => new Promise<Task>((resolve) => (confirm = resolve)));
+		render(LiveHarness, { source: { transport, initial: [task(1)], env, commit } });
+		await fireEvent.click(screen.getByRole('checkbox', { name: 'Task 1' }));
+		settle();
+		const row = screen.getByRole('listitem');
+		expect(row).toHaveAttribute('data-status', 'pending');
+		expect(row).toHaveAttribute('aria-busy', 'true');
+		expect(screen.getByRole('checkbox')).toBeChecked();
+		expect(screen.getByRole('checkbox')).toBeDisabled();
+		expect(within(row).getByText('Saving…')).toBeInTheDocument();
+		confirm(task(1, { done: true, version: 2 }));
+		await vi.waitFor(() => {
+			settle();
+			expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'settled');
+		});
+		expect(screen.getByRole('checkbox')).toBeChecked();
+		expect(commit).toHaveBeenCalledTimes(1);
+	});
+
+	it('toggles optimistically: rolled back and marked failed, then retried', async () => {
+		const transport = fakeTransport('sse');
+		const commit = vi
+			.fn()
+			.mockRejectedValueOnce(new Error('HTTP 500'))
+			.mockResolvedValueOnce(task(1, { done: true, version: 2 }));
+		render(LiveHarness, { source: { transport, initial: [task(1)], env, commit } });
+		await fireEvent.click(screen.getByRole('checkbox', { name: 'Task 1' }));
+		await vi.waitFor(() => {
+			settle();
+			expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'failed');
+		});
+		expect(screen.getByRole('checkbox')).not.toBeChecked();
+		expect(screen.getByText('Not saved.')).toBeInTheDocument();
+		await fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+		await vi.waitFor(() => {
+			settle();
+			expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'settled');
+		});
+		expect(screen.getByRole('checkbox')).toBeChecked();
+		expect(commit).toHaveBeenCalledTimes(2);
+	});
+
+	it('shows the error state with a retry that reconnects', async () => {
+		const transport = fakeTransport('sse');
+		render(LiveHarness, {
+			source: { transport, initial: [task(1)], env, retry: { maxAttempts: 1 } }
+		});
+		transport.last.sink.failed(
+			new (await import('../../src/lib/index.js')).TransportError('gone', {
+				code: 'http',
+				status: 404,
+				retryable: false
+			})
+		);
+		flushSync();
+		expect(screen.getByText('Live updates stopped.')).toBeInTheDocument();
+		await fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+		expect(transport.attempts).toHaveLength(2);
+		transport.last.sink.opened();
+		flushSync();
+		expect(screen.queryByText('Live updates stopped.')).toBeNull();
+	});
+
+	it('shows the stale notice when the stream goes quiet', () => {
+		vi.useFakeTimers({ now: NOW });
+		const transport = fakeTransport('sse');
+		render(LiveHarness, { source: { transport, initial: [task(1)], env, staleAfter: 1000 } });
+		transport.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		flushSync();
+		expect(screen.getByText('Updates may be delayed.')).toBeInTheDocument();
+		transport.last.sink.heartbeat();
+		flushSync();
+		expect(screen.queryByText('Updates may be delayed.')).toBeNull();
+	});
+});

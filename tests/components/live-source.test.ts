@@ -1,0 +1,120 @@
+import { render, screen } from '@testing-library/svelte';
+import { flushSync, tick } from 'svelte';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { shareCount } from '../../src/lib/svelte/registry.js';
+import { createFakeEnv, type FakeEnv } from '../helpers/fake-env.js';
+import { fakeTransport } from '../helpers/fake-transport.js';
+import ContextConsumer from '../harness/context-consumer.svelte';
+import CustomRow from '../harness/custom-row.svelte';
+import LiveHarness from '../harness/live-harness.svelte';
+import SharedHarness from '../harness/shared-harness.svelte';
+
+let env: FakeEnv;
+beforeEach(() => {
+	env = createFakeEnv();
+});
+
+const task = (id: number) => ({ id, title: `Task ${id}`, done: false });
+
+/** Svelte releases a subscription a microtask after its last reader goes. */
+const released = () => tick().then(() => Promise.resolve());
+
+describe('<LiveSource>', () => {
+	it('gives its children snippet and its descendants the same live connection', () => {
+		const transport = fakeTransport('sse');
+		render(LiveHarness, { source: { transport, initial: [task(1)], env } });
+		expect(transport.attempts).toHaveLength(1);
+		transport.last.sink.opened({ transport: 'polling', degraded: true });
+		flushSync();
+		expect(screen.getByTestId('count')).toHaveTextContent('1 rows, live');
+		const badge = screen.getByTestId('badge');
+		expect(badge).toHaveAttribute('data-transport', 'polling');
+		expect(badge).toHaveAttribute('data-degraded', 'true');
+		expect(badge).toHaveTextContent('Polling · live');
+	});
+
+	it('a component outside a LiveSource says what to wrap it in', () => {
+		expect(() => render(ContextConsumer)).toThrow(
+			/wrap this component in <LiveSource transport=\{\.\.\.\}>/
+		);
+	});
+
+	it('S13 unmounting closes the connection and releases every timer and listener', async () => {
+		vi.useFakeTimers();
+		try {
+			const transport = fakeTransport('sse');
+			const { unmount } = render(LiveHarness, {
+				source: { transport, env, retry: { baseDelay: 1000 } }
+			});
+			transport.last.sink.opened();
+			transport.last.sink.failed(
+				new (await import('../../src/lib/index.js')).TransportError('x', {
+					code: 'network',
+					retryable: true
+				})
+			);
+			expect(vi.getTimerCount()).toBeGreaterThan(0);
+			unmount();
+			await released();
+			expect(transport.openCount).toBe(0);
+			expect(shareCount(transport)).toBe(0);
+			expect(env.listenerCount).toBe(0);
+			expect(vi.getTimerCount()).toBe(0);
+			vi.advanceTimersByTime(60_000);
+			expect(transport.attempts).toHaveLength(1);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('a custom row snippet gets the row context', () => {
+		render(CustomRow, { items: [{ id: 3, title: 'Ship it', done: true }] });
+		expect(screen.getByTestId('custom')).toHaveTextContent('3: Ship it (done, settled)');
+	});
+});
+
+describe('sharing by transport', () => {
+	it('S14 every component given one adapter uses one connection, closed when the last unmounts', async () => {
+		const transport = fakeTransport('sse');
+		const { rerender, unmount } = render(SharedHarness, {
+			transport,
+			options: { initial: [task(1)], env },
+			count: 3
+		});
+		expect(transport.attempts).toHaveLength(1);
+		expect(shareCount(transport)).toBe(4);
+		transport.last.sink.opened();
+		transport.last.sink.message(JSON.stringify(task(2)));
+		env.runFrames();
+		flushSync();
+		for (const name of ['Timeline 1', 'Timeline 2', 'Timeline 3']) {
+			expect(screen.getByRole('region', { name }).querySelectorAll('li')).toHaveLength(2);
+		}
+		await rerender({ count: 1 });
+		await released();
+		expect(shareCount(transport)).toBe(2);
+		expect(transport.openCount).toBe(1);
+		unmount();
+		await released();
+		expect(shareCount(transport)).toBe(0);
+		expect(transport.openCount).toBe(0);
+		expect(env.listenerCount).toBe(0);
+	});
+
+	it('S14 a new transport prop releases the old connection and opens the new one', async () => {
+		const first = fakeTransport('sse');
+		const second = fakeTransport('polling');
+		const { rerender } = render(SharedHarness, { transport: first, options: { env } });
+		expect(first.openCount).toBe(1);
+		await rerender({ transport: second });
+		await released();
+		expect(first.openCount).toBe(0);
+		expect(shareCount(first)).toBe(0);
+		expect(second.openCount).toBe(1);
+		first.attempts[0]!.sink.opened();
+		first.attempts[0]!.sink.message(JSON.stringify(task(9)));
+		env.runFrames();
+		flushSync();
+		expect(screen.getAllByRole('region')[0]!.querySelectorAll('li')).toHaveLength(0);
+	});
+});
