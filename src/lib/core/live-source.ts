@@ -47,6 +47,8 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 		staleAfter: options.staleAfter,
 		lastEventId: options.lastEventId,
 		onMessage: (data, meta) => store.receive(data, meta),
+		// Replays after a gap are merged by key and version; old ids must not hide new events.
+		onGap: () => store.forgetEventIds(),
 		resync: resync
 			? async (signal) => {
 					const since = store.mark();

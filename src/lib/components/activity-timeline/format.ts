@@ -16,6 +16,7 @@ export const defaultTimelineLabels: ActivityTimelineLabels = {
 	announceNew: (count) => `${count} new ${count === 1 ? 'item' : 'items'}`,
 	announcePaused: 'Live updates paused',
 	pending: 'Saving…',
+	done: 'done',
 	rowFailed: 'Not saved.',
 	retryRow: 'Retry',
 	justNow: 'just now'

@@ -26,6 +26,8 @@ export interface ActivityTimelineLabels {
 	announceNew: (count: number) => string;
 	announcePaused: string;
 	pending: string;
+	/** Read after a done row's title when it has no checkbox. */
+	done: string;
 	rowFailed: string;
 	retryRow: string;
 	justNow: string;

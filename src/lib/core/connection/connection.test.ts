@@ -326,6 +326,25 @@ describe('createConnection', () => {
 		expect(connection.getSnapshot().continuity).toBe('resumed');
 	});
 
+	it('S20 reports a gap after an unproven reconnect, before its messages, and not after a resumed one', () => {
+		const events: string[] = [];
+		const { transport, connection } = setup({
+			onGap: () => events.push('gap'),
+			onMessage: (data) => events.push(String(data))
+		});
+		connection.start();
+		transport.last.sink.opened();
+		transport.last.sink.message('a');
+		transport.last.sink.failed(retryable());
+		vi.runOnlyPendingTimers();
+		transport.last.sink.opened();
+		transport.last.sink.message('b');
+		transport.last.sink.failed(retryable());
+		vi.runOnlyPendingTimers();
+		transport.last.sink.opened({ resumed: true });
+		expect(events).toEqual(['a', 'gap', 'b']);
+	});
+
 	it('pause closes and stops retrying; resume reconnects', () => {
 		const { transport, connection } = setup();
 		connection.start();

@@ -38,6 +38,11 @@ export interface ConnectionOptions<In = unknown> {
 	staleAfter?: number;
 	/** The last event id already seen (for example from the server-rendered page), for resuming. */
 	lastEventId?: string;
+	/**
+	 * Called when a reconnect (or a switch of transport) could not prove that nothing was missed,
+	 * before any of its messages. The server may have restarted and reused event ids.
+	 */
+	onGap?: () => void;
 	/** Platform globals and timers. @defaultValue the browser's, looked up at call time */
 	env?: Env;
 }
@@ -182,7 +187,11 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		};
 		attempts.set(attemptId, entry);
 		const sink: TransportSink<In> = {
-			opened: (info = {}) => dispatch({ type: 'opened', attemptId, info }),
+			opened(info = {}) {
+				const reconnect = isCurrent(attemptId) && machine.wasLive;
+				dispatch({ type: 'opened', attemptId, info });
+				if (reconnect && isCurrent(attemptId) && info.resumed !== true) options.onGap?.();
+			},
 			message(data, meta = {}) {
 				if (!isCurrent(attemptId)) return;
 				// Per the SSE spec an id persists across id-less events and an empty id resets it.

@@ -135,6 +135,15 @@ describe('createRecordStore', () => {
 		expect(store.getSnapshot().items[0]!.version).toBe(1);
 	});
 
+	it('S26 forgets event ids on request, so a restarted server reusing ids is heard', () => {
+		const { store } = setup();
+		store.receive(task(1, 1), { id: '1' });
+		store.forgetEventIds();
+		store.receive(task(2, 1), { id: '1' });
+		store.flush();
+		expect(store.getSnapshot().items.map((t) => t.id)).toEqual([2, 1]);
+	});
+
 	it('forgets old event ids beyond the dedupe window', () => {
 		const { store } = setup({ dedupeWindow: 2, version: undefined });
 		store.receive(task(1), { id: 'a' });

@@ -107,6 +107,11 @@ export interface RecordStore<T> {
 	toggle(key: RecordKey): Promise<T>;
 	/** Sends a failed change again. */
 	retryMutation(key: RecordKey): Promise<T>;
+	/**
+	 * Forgets the event ids seen so far, so that a restarted server reusing ids is not taken for a
+	 * replay. Call it after a reconnect that did not prove continuity.
+	 */
+	forgetEventIds(): void;
 	/** Settles a pending change the server acknowledged by id (a socket ack or echo). */
 	settle(mutationId: string, item?: T): void;
 	/** Drops timers and listeners. */
@@ -506,6 +511,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			schedule();
 		},
 		mark: () => seq,
+		forgetEventIds: () => seenIds.clear(),
 		flush,
 		getSnapshot: () => snapshot,
 		subscribe(listener) {
