@@ -10,7 +10,9 @@ const task = (id: number) => ({ id, title: `Task ${id}`, done: false });
 describe('server rendering', () => {
 	it('renders the initial rows and opens nothing', () => {
 		const transport = fakeTransport('sse');
-		const { body } = render(LiveHarness, { props: { source: { transport, initial: [task(1), task(2)] } } });
+		const { body } = render(LiveHarness, {
+			props: { source: { transport, initial: [task(1), task(2)] } }
+		});
 		expect(body).toContain('Task 1');
 		expect(body).toContain('Task 2');
 		expect(body).toContain('2 rows, idle');
@@ -21,15 +23,21 @@ describe('server rendering', () => {
 
 	it('a component with its own transport renders its initial rows and opens nothing', () => {
 		const transport = fakeTransport('sse');
-		const { body } = render(SharedHarness, { props: { transport, options: { initial: [task(5)] }, count: 1 } });
+		const { body } = render(SharedHarness, {
+			props: { transport, options: { initial: [task(5)] }, count: 1 }
+		});
 		expect(body).toContain('Task 5');
 		expect(transport.attempts).toHaveLength(0);
 	});
 
 	it('two requests rendering with one module-level adapter share no rows', () => {
 		const transport = fakeTransport('sse');
-		const first = render(SharedHarness, { props: { transport, options: { initial: [task(1)] }, count: 1 } });
-		const second = render(SharedHarness, { props: { transport, options: { initial: [task(2)] }, count: 1 } });
+		const first = render(SharedHarness, {
+			props: { transport, options: { initial: [task(1)] }, count: 1 }
+		});
+		const second = render(SharedHarness, {
+			props: { transport, options: { initial: [task(2)] }, count: 1 }
+		});
 		expect(first.body).toContain('Task 1');
 		expect(second.body).not.toContain('Task 1');
 		expect(second.body).toContain('Task 2');

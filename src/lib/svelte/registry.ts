@@ -1,4 +1,8 @@
-import { createLiveSource, type LiveSourceHandle, type LiveSourceOptions } from '../core/live-source.js';
+import {
+	createLiveSource,
+	type LiveSourceHandle,
+	type LiveSourceOptions
+} from '../core/live-source.js';
 import type { Transport } from '../core/transports/types.js';
 
 interface Shared {
