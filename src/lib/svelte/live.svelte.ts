@@ -53,30 +53,47 @@ export interface Live<T> {
  */
 class LiveResource<T> implements Live<T> {
 	readonly #options: LiveSourceOptions<T>;
-	#lease: Lease<T> | undefined;
+	// Rows and connection state are subscribed apart, so a liveness tick re-runs nothing that
+	// only reads rows. Each holds its own share of the connection.
+	#rowsLease: Lease<T> | undefined;
+	#stateLease: Lease<T> | undefined;
 	// Before the connection opens (and on the server): the initial rows, read-only.
 	#initial: RecordStore<T> | undefined;
-	readonly #subscribe: () => void;
+	readonly #subscribeRows: () => void;
+	readonly #subscribeState: () => void;
 
 	constructor(options: LiveSourceOptions<T>) {
 		this.#options = options;
-		this.#subscribe = createSubscriber((update) => {
+		this.#subscribeRows = createSubscriber((update) => {
 			const lease = acquire(this.#options);
-			this.#lease = lease;
-			const offStore = lease.source.store.subscribe(update);
-			const offConnection = lease.source.connection.subscribe(update);
+			this.#rowsLease = lease;
+			const off = lease.source.store.subscribe(update);
 			return () => {
-				offStore();
-				offConnection();
-				this.#lease = undefined;
+				off();
+				this.#rowsLease = undefined;
+				lease.release();
+			};
+		});
+		this.#subscribeState = createSubscriber((update) => {
+			const lease = acquire(this.#options);
+			this.#stateLease = lease;
+			const off = lease.source.connection.subscribe(update);
+			return () => {
+				off();
+				this.#stateLease = undefined;
 				lease.release();
 			};
 		});
 	}
 
+	get #source() {
+		return (this.#rowsLease ?? this.#stateLease)?.source;
+	}
+
 	#store(): RecordStore<T> {
-		this.#subscribe();
-		if (this.#lease) return this.#lease.source.store;
+		this.#subscribeRows();
+		const source = this.#source;
+		if (source) return source.store;
 		this.#initial ??= createRecordStore<T>({ ...this.#options, env: undefined });
 		return this.#initial;
 	}
@@ -95,8 +112,8 @@ class LiveResource<T> implements Live<T> {
 		return this.#snapshot.loaded;
 	}
 	get state(): ConnectionState {
-		this.#subscribe();
-		return this.#lease?.source.connection.getSnapshot() ?? IDLE;
+		this.#subscribeState();
+		return this.#source?.connection.getSnapshot() ?? IDLE;
 	}
 	get canMutate() {
 		return this.#options.commit !== undefined;
@@ -111,13 +128,13 @@ class LiveResource<T> implements Live<T> {
 		return this.#store().retryMutation(key);
 	}
 	retry() {
-		this.#lease?.source.connection.retry();
+		this.#source?.connection.retry();
 	}
 	pause() {
-		this.#lease?.source.connection.pause();
+		this.#source?.connection.pause();
 	}
 	resume() {
-		this.#lease?.source.connection.resume();
+		this.#source?.connection.resume();
 	}
 }
 
