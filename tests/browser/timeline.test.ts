@@ -47,7 +47,7 @@ describe('<ActivityTimeline> in Chromium', () => {
 		];
 		const screen = await render(ActivityTimeline, {
 			items,
-			onToggle: (item: { id: number }) => toggled.push(item.id)
+			onToggle: (item: unknown) => toggled.push((item as { id: number }).id)
 		});
 		await userEvent.tab();
 		await expect.element(screen.getByRole('button', { name: 'Pause updates' })).toHaveFocus();
