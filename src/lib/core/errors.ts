@@ -13,7 +13,11 @@ export type TransportErrorCode =
 	/** The transport cannot run here (no `EventSource`, no `WebSocket`). */
 	| 'unsupported'
 	/** The server sent something the transport could not understand. */
-	| 'protocol';
+	| 'protocol'
+	/** The server refused a sent message (a negative acknowledgement). */
+	| 'nack'
+	/** The outgoing queue is full. */
+	| 'queue-full';
 
 export interface TransportErrorOptions {
 	code: TransportErrorCode;
@@ -101,7 +105,16 @@ export const messages = {
 		`Invalid option \`${name}\`: expected ${expected}, got ${preview(got)}`,
 	emptyFallback: () => 'fallback() needs at least one transport',
 	allUnsupported: (kinds: string[]) => `None of the transports can run here: ${kinds.join(', ')}`,
-	closed: () => 'The connection is closed'
+	closed: () => 'The connection is closed',
+	notOpen: () => 'The socket is not open',
+	ackTimeout: (ms: number) => `No acknowledgement within ${ms} ms`,
+	nack: (reason: unknown) => `The server refused the message${reason ? `: ${String(reason)}` : ''}`,
+	queueFull: (size: number) =>
+		`The outgoing queue is full (${size} messages waiting for a connection); nothing was queued`,
+	oneWay: (kind: string) => `The live transport (${kind}) cannot send messages`,
+	connectTimeout: (url: string, ms: number) => `${url} did not complete the handshake within ${ms} ms`,
+	socketClosed: (url: string, code: number, reason: string) =>
+		`${url} closed the socket (code ${code}${reason ? `, ${reason}` : ''})`
 } as const;
 
 function preview(value: unknown): string {

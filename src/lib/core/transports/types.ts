@@ -13,6 +13,8 @@ export interface OpenedInfo {
 	transport?: TransportKind;
 	/** Running on a fallback rather than the preferred transport. */
 	degraded?: boolean;
+	/** The live transport can send (its connection has `send`). */
+	bidirectional?: boolean;
 }
 
 /** Metadata of one message. */
@@ -57,7 +59,13 @@ export interface Attempt {
 }
 
 export interface SendOptions {
-	/** Wait for the server's acknowledgement, at most this long (milliseconds). */
+	/**
+	 * Wait for the server's acknowledgement: the promise resolves with its reply, and rejects on a
+	 * negative reply, a timeout or a lost connection.
+	 * @defaultValue `false`
+	 */
+	ack?: boolean;
+	/** How long to wait for the acknowledgement (milliseconds). @defaultValue the transport's */
 	timeoutMs?: number;
 }
 
@@ -75,6 +83,8 @@ export interface TransportConnection<Out = never> {
  */
 export interface Transport<In = unknown, Out = never> {
 	readonly kind: TransportKind;
+	/** Its connections can send (WebSocket, socket.io; a chain with such a member). */
+	readonly bidirectional?: boolean;
 	/** False where this transport cannot run (a fallback chain skips it). */
 	supported?(env: Env): boolean;
 	open(sink: TransportSink<In>, attempt: Attempt): TransportConnection<Out>;
