@@ -112,7 +112,8 @@ export const messages = {
 	queueFull: (size: number) =>
 		`The outgoing queue is full (${size} messages waiting for a connection); nothing was queued`,
 	oneWay: (kind: string) => `The live transport (${kind}) cannot send messages`,
-	connectTimeout: (url: string, ms: number) => `${url} did not complete the handshake within ${ms} ms`,
+	connectTimeout: (url: string, ms: number) =>
+		`${url} did not complete the handshake within ${ms} ms`,
 	socketClosed: (url: string, code: number, reason: string) =>
 		`${url} closed the socket (code ${code}${reason ? `, ${reason}` : ''})`
 } as const;

@@ -23,6 +23,7 @@ export type {
 export { polling, type PollingOptions } from './transports/polling.js';
 export { sse, type SseOptions } from './transports/sse.js';
 export { fallback, type FallbackOptions } from './transports/fallback.js';
+export { websocket, type Ack, type WebSocketOptions } from './transports/websocket.js';
 export { parseRetryAfter } from './transports/http.js';
 
 export {
@@ -38,7 +39,8 @@ export {
 export {
 	createConnection,
 	type Connection,
-	type ConnectionOptions
+	type ConnectionOptions,
+	type QueuedSendOptions
 } from './connection/connection.js';
 export {
 	retryDelay,

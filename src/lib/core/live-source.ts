@@ -9,6 +9,7 @@ import { browserEnv } from './env/env.js';
 import type { Update } from './store/decode.js';
 import {
 	createRecordStore,
+	type PendingChange,
 	type RecordStore,
 	type RecordStoreOptions,
 	type RecordStoreSnapshot
@@ -16,7 +17,9 @@ import {
 import type { Transport } from './transports/types.js';
 
 export interface LiveSourceOptions<T>
-	extends RecordStoreOptions<T>, Pick<ConnectionOptions, 'retry' | 'staleAfter' | 'lastEventId'> {
+	extends
+		RecordStoreOptions<T>,
+		Pick<ConnectionOptions, 'retry' | 'staleAfter' | 'lastEventId' | 'maxQueue'> {
 	/** How to reach the server. */
 	transport: Transport<unknown, unknown>;
 	/**
@@ -26,6 +29,12 @@ export interface LiveSourceOptions<T>
 	 */
 	resync?: (signal: AbortSignal) => Promise<T[] | Update<T>>;
 	env?: Env;
+	/**
+	 * How long a change sent over a two-way transport waits for the server's acknowledgement, from
+	 * the moment it is sent (not while it waits for a connection).
+	 * @defaultValue `10000`
+	 */
+	ackTimeout?: number;
 }
 
 /** A connection feeding a record store: everything a live list needs, framework-free. */
@@ -38,14 +47,24 @@ export interface LiveSourceHandle<T> {
 
 export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHandle<T> {
 	const env = options.env ?? browserEnv;
-	const store = createRecordStore<T>({ ...options, env });
-	const { resync } = options;
+	const { resync, transport } = options;
+	const httpCommit = options.commit;
+	// Over a two-way transport a change may wait for a connection: only the time after it is sent
+	// counts (the acknowledgement timeout), so a toggle made offline goes out when the socket returns.
+	const twoWay = transport.bidirectional === true;
+	const store = createRecordStore<T>({
+		...options,
+		env,
+		commitTimeout: options.commitTimeout ?? (twoWay ? Number.POSITIVE_INFINITY : undefined),
+		commit: twoWay ? (change) => commitOverSocket(change) : httpCommit
+	});
 	const connection = createConnection({
 		transport: options.transport,
 		env,
 		retry: options.retry,
 		staleAfter: options.staleAfter,
 		lastEventId: options.lastEventId,
+		maxQueue: options.maxQueue,
 		onMessage: (data, meta) => store.receive(data, meta),
 		// Replays after a gap are merged by key and version; old ids must not hide new events.
 		onGap: () => store.forgetEventIds(),
@@ -60,6 +79,31 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 				}
 			: undefined
 	});
+	/**
+	 * Sends a change over the socket when one is live (confirmed by the ack, or by the server's
+	 * echo carrying the same `mutationId`); waits in the outgoing queue while disconnected; goes
+	 * through the HTTP `commit` if the connection that opens is one-way. Never sent twice.
+	 */
+	async function commitOverSocket(change: PendingChange<T>): Promise<T | void> {
+		const message = {
+			type: 'mutation',
+			mutationId: change.mutationId,
+			key: change.key,
+			item: change.item
+		};
+		const reply = await connection.send(message, {
+			ack: true,
+			timeoutMs: options.ackTimeout ?? 10_000,
+			signal: change.signal,
+			otherwise: httpCommit ? () => httpCommit(change) : undefined
+		});
+		const item =
+			reply !== null && typeof reply === 'object' && 'item' in reply
+				? (reply as { item: unknown }).item
+				: reply;
+		return (item ?? undefined) as T | void;
+	}
+
 	return {
 		connection,
 		store,

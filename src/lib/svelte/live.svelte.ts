@@ -15,6 +15,7 @@ const IDLE: ConnectionState = {
 	status: 'idle',
 	transport: undefined,
 	degraded: false,
+	bidirectional: false,
 	attempt: 0,
 	retryAt: undefined,
 	lastEventAt: undefined,

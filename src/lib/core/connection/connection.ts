@@ -2,6 +2,7 @@ import { browserEnv, type Env } from '../env/env.js';
 import { TransportError, messages } from '../errors.js';
 import type {
 	MessageMeta,
+	SendOptions,
 	Transport,
 	TransportConnection,
 	TransportSink
@@ -43,6 +44,11 @@ export interface ConnectionOptions<In = unknown> {
 	 * before any of its messages. The server may have restarted and reused event ids.
 	 */
 	onGap?: () => void;
+	/**
+	 * How many outgoing messages may wait for a connection; beyond it `send` rejects at once.
+	 * @defaultValue `100`
+	 */
+	maxQueue?: number;
 	/** Platform globals and timers. @defaultValue the browser's, looked up at call time */
 	env?: Env;
 }
@@ -63,12 +69,34 @@ export interface Connection {
 	subscribe(listener: (state: ConnectionState) => void): () => void;
 	/** The last event id seen, sent as `Last-Event-ID` when resuming. */
 	readonly lastEventId: string | undefined;
+	/**
+	 * Sends over the live two-way transport. While disconnected the message waits in a bounded,
+	 * ordered queue and goes out once when a connection opens. If that connection is one-way,
+	 * `otherwise` delivers it instead (for example over HTTP), or the send rejects.
+	 */
+	send(data: unknown, options?: QueuedSendOptions): Promise<unknown>;
+}
+
+export interface QueuedSendOptions extends SendOptions {
+	/** Aborting removes a message that is still waiting in the queue. */
+	signal?: AbortSignal;
+	/** Delivers the message when the live transport cannot send. */
+	otherwise?: () => Promise<unknown>;
+}
+
+interface Queued {
+	data: unknown;
+	options: QueuedSendOptions;
+	resolve: (value: unknown) => void;
+	reject: (error: unknown) => void;
+	detach: () => void;
 }
 
 const PUBLIC_KEYS = [
 	'status',
 	'transport',
 	'degraded',
+	'bidirectional',
 	'attempt',
 	'retryAt',
 	'error',
@@ -96,6 +124,8 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		{ controller: AbortController; connection?: TransportConnection<unknown> }
 	>();
 	let resyncController: AbortController | undefined;
+	const maxQueue = options.maxQueue ?? 100;
+	const outbox: Queued[] = [];
 	let unlisten: (() => void) | undefined;
 	let cancelFrame: (() => void) | undefined;
 
@@ -190,7 +220,9 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 			opened(info = {}) {
 				const reconnect = isCurrent(attemptId) && machine.wasLive;
 				dispatch({ type: 'opened', attemptId, info });
-				if (reconnect && isCurrent(attemptId) && info.resumed !== true) options.onGap?.();
+				if (!isCurrent(attemptId)) return;
+				if (reconnect && info.resumed !== true) options.onGap?.();
+				flushOutbox();
 			},
 			message(data, meta = {}) {
 				if (!isCurrent(attemptId)) return;
@@ -233,6 +265,80 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		);
 	}
 
+	const isUp = () => machine.status === 'live' || machine.status === 'stale';
+
+	/** The live attempt's connection when it can send. */
+	function sender(): TransportConnection<unknown> | undefined {
+		if (!isUp() || !machine.bidirectional) return undefined;
+		const connection = attempts.get(machine.attemptId)?.connection;
+		return connection?.send ? connection : undefined;
+	}
+
+	function deliver(data: unknown, sendOptions: QueuedSendOptions): Promise<unknown> {
+		const connection = sender();
+		if (connection)
+			return connection.send!(data, { ack: sendOptions.ack, timeoutMs: sendOptions.timeoutMs });
+		if (sendOptions.otherwise) return sendOptions.otherwise();
+		return Promise.reject(
+			new TransportError(messages.oneWay(machine.transport ?? transport.kind), {
+				code: 'unsupported',
+				retryable: false,
+				transport: machine.transport
+			})
+		);
+	}
+
+	/** Sends everything that waited, in order, exactly once. */
+	function flushOutbox() {
+		if (!isUp()) return;
+		for (const item of outbox.splice(0)) {
+			item.detach();
+			deliver(item.data, item.options).then(item.resolve, item.reject);
+		}
+	}
+
+	function rejectOutbox(error: TransportError) {
+		for (const item of outbox.splice(0)) {
+			item.detach();
+			item.reject(error);
+		}
+	}
+
+	function send(data: unknown, sendOptions: QueuedSendOptions = {}): Promise<unknown> {
+		if (machine.status === 'idle' || machine.status === 'closed') {
+			return Promise.reject(
+				new TransportError(messages.closed(), { code: 'closed', retryable: false })
+			);
+		}
+		if (isUp()) return deliver(data, sendOptions);
+		if (outbox.length >= maxQueue) {
+			return Promise.reject(
+				new TransportError(messages.queueFull(outbox.length), {
+					code: 'queue-full',
+					retryable: false
+				})
+			);
+		}
+		return new Promise((resolve, reject) => {
+			const { signal } = sendOptions;
+			const onAbort = () => {
+				const index = outbox.indexOf(item);
+				if (index !== -1) outbox.splice(index, 1);
+				reject(signal?.reason);
+			};
+			const item: Queued = {
+				data,
+				options: sendOptions,
+				resolve,
+				reject,
+				detach: () => signal?.removeEventListener('abort', onAbort)
+			};
+			if (signal?.aborted) return reject(signal.reason);
+			signal?.addEventListener('abort', onAbort, { once: true });
+			outbox.push(item);
+		});
+	}
+
 	function listen() {
 		if (unlisten) return;
 		const offNetwork = env.onNetworkChange((online) => dispatch({ type: 'network', online }));
@@ -254,6 +360,7 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		},
 		stop() {
 			dispatch({ type: 'stop' });
+			rejectOutbox(new TransportError(messages.closed(), { code: 'closed', retryable: false }));
 			resyncController?.abort();
 			resyncController = undefined;
 			cancelFrame?.();
@@ -273,7 +380,8 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		},
 		get lastEventId() {
 			return lastEventId;
-		}
+		},
+		send
 	};
 }
 
@@ -282,6 +390,7 @@ function toPublic(state: MachineState): ConnectionState {
 		status: state.status,
 		transport: state.transport,
 		degraded: state.degraded,
+		bidirectional: state.bidirectional,
 		attempt: state.attempt,
 		retryAt: state.retryAt,
 		lastEventAt: state.lastEventAt,

@@ -20,6 +20,8 @@ export interface ConnectionState {
 	transport: TransportKind | undefined;
 	/** Running on a fallback rather than the preferred transport. */
 	degraded: boolean;
+	/** The live transport can send messages (WebSocket, socket.io). */
+	bidirectional: boolean;
 	/** The number of the current or next attempt (1 for the first). */
 	attempt: number;
 	/** When the next attempt starts, while `reconnecting`. */
@@ -94,6 +96,7 @@ export function initialMachineState(online = true, visible = true): MachineState
 		status: 'idle',
 		transport: undefined,
 		degraded: false,
+		bidirectional: false,
 		attempt: 0,
 		retryAt: undefined,
 		lastEventAt: undefined,
@@ -166,6 +169,7 @@ export function transition(
 				status: 'live',
 				transport: event.info.transport ?? ctx.kind,
 				degraded: event.info.degraded ?? false,
+				bidirectional: event.info.bidirectional ?? false,
 				retryAt: undefined,
 				lastEventAt: ctx.now,
 				error: undefined,

@@ -6,7 +6,12 @@ export type RecordKey = string | number;
 /** A change to the list. */
 export type Update<T> =
 	| { type: 'snapshot'; items: T[] }
-	| { type: 'upsert'; items: T[] }
+	| {
+			type: 'upsert';
+			items: T[];
+			/** The client change this update confirms (the server's echo of it). */
+			mutationId?: string;
+	  }
 	| { type: 'remove'; ids: RecordKey[] };
 
 /**

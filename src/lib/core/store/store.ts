@@ -155,6 +155,8 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	const decode = options.decode ?? (defaultDecode as Decoder<T>);
 	const maxItems = options.maxItems ?? 1000;
 	const commitTimeout = options.commitTimeout ?? 10_000;
+	// How long an accepted change waits for the server's own update of the row.
+	const echoTimeout = Number.isFinite(commitTimeout) ? commitTimeout : 10_000;
 	const dedupeWindow = options.dedupeWindow ?? 1024;
 	const toggleChange = options.toggle ?? defaultToggle<T>;
 	if (!(maxItems > 0))
@@ -214,6 +216,22 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			return !newer;
 		});
 		setOverlays(key, remaining);
+	}
+
+	/** Removes the change with this id, wherever it is; true when found. */
+	function dropOverlay(mutationId: string): boolean {
+		for (const [key, list] of overlays) {
+			const overlay = list.find((o) => o.id === mutationId);
+			if (!overlay) continue;
+			if (overlay.timer !== undefined) env.clearTimeout(overlay.timer);
+			setOverlays(
+				key,
+				list.filter((o) => o !== overlay)
+			);
+			dirty = true;
+			return true;
+		}
+		return false;
 	}
 
 	function setOverlays(key: string, list: Overlay<T>[]) {
@@ -343,6 +361,8 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			if (update.type === 'snapshot') replace(update.items, since);
 			else if (update.type === 'upsert') {
 				upsert(update.items);
+				// The server's echo of our own change: it is the row now, so the change is settled.
+				if (update.mutationId !== undefined) dropOverlay(update.mutationId);
 				loaded = true;
 			} else remove(update.ids);
 		}
@@ -375,6 +395,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		const item = visible(key, entry);
 		let timeoutHandle: unknown;
 		const timeout = new Promise<never>((_, reject) => {
+			if (!Number.isFinite(commitTimeout)) return;
 			timeoutHandle = env.setTimeout(() => {
 				const error = new Error(messages.commitTimeout(commitTimeout));
 				controller.abort(error);
@@ -443,7 +464,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 				);
 				changed();
 			}
-		}, commitTimeout);
+		}, echoTimeout);
 		setOverlays(key, [...(overlays.get(key) ?? [])]);
 		changed();
 	}

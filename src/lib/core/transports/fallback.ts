@@ -44,6 +44,7 @@ export function fallback<In = unknown>(
 
 	return {
 		kind: members[0]!.kind,
+		bidirectional: members.some((member) => member.bidirectional === true),
 		supported: (env) => members.some((member) => member.supported?.(env) ?? true),
 		open(outer, attempt) {
 			const { env } = attempt;
@@ -195,6 +196,16 @@ export function fallback<In = unknown>(
 					if (probeTimer !== undefined) env.clearTimeout(probeTimer);
 					stop(probe);
 					stop(active);
+				},
+				send(data, sendOptions) {
+					const connection = active?.opened ? active.connection : undefined;
+					if (!closed && connection?.send) return connection.send(data, sendOptions);
+					return Promise.reject(
+						new TransportError(messages.oneWay(active ? members[active.index]!.kind : 'none'), {
+							code: 'unsupported',
+							retryable: false
+						})
+					);
 				}
 			};
 		}
