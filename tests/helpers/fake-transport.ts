@@ -10,20 +10,23 @@ export interface FakeAttempt {
 	attempt: Attempt;
 	closed: boolean;
 	closeCalls: number;
+	/** What was sent on this attempt, in order. */
+	sent: unknown[];
 }
 
 /** A transport whose attempts the test drives by hand. */
-export function fakeTransport(kind = 'fake', supported = true) {
+export function fakeTransport(kind = 'fake', supported = true, bidirectional = false) {
 	const attempts: FakeAttempt[] = [];
 	const transport: Transport<unknown> & {
 		attempts: FakeAttempt[];
 		readonly last: FakeAttempt;
-		readonly open: (sink: TransportSink<unknown>, attempt: Attempt) => TransportConnection;
+		readonly open: (sink: TransportSink<unknown>, attempt: Attempt) => TransportConnection<unknown>;
 		/** Runs inside open(), for tests of synchronous failures. */
 		onOpen?: (attempt: FakeAttempt) => void;
 		readonly openCount: number;
 	} = {
 		kind,
+		bidirectional,
 		supported: () => supported,
 		attempts,
 		get last() {
@@ -35,15 +38,23 @@ export function fakeTransport(kind = 'fake', supported = true) {
 			return attempts.filter((a) => !a.closed).length;
 		},
 		open(sink, attempt) {
-			const record: FakeAttempt = { sink, attempt, closed: false, closeCalls: 0 };
+			const record: FakeAttempt = { sink, attempt, closed: false, closeCalls: 0, sent: [] };
 			attempts.push(record);
 			transport.onOpen?.(record);
-			return {
+			const connection: TransportConnection<unknown> = {
 				close() {
 					record.closeCalls++;
 					record.closed = true;
 				}
 			};
+			if (bidirectional) {
+				connection.send = (data) => {
+					if (record.closed) return Promise.reject(new Error('closed'));
+					record.sent.push(data);
+					return Promise.resolve({ echoed: data });
+				};
+			}
+			return connection;
 		}
 	};
 	return transport;

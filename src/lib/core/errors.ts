@@ -115,7 +115,11 @@ export const messages = {
 	connectTimeout: (url: string, ms: number) =>
 		`${url} did not complete the handshake within ${ms} ms`,
 	socketClosed: (url: string, code: number, reason: string) =>
-		`${url} closed the socket (code ${code}${reason ? `, ${reason}` : ''})`
+		`${url} closed the socket (code ${code}${reason ? `, ${reason}` : ''})`,
+	connectRefused: (url: string, reason: string) =>
+		`${url} refused the connection${reason ? `: ${reason}` : ''}`,
+	serverDisconnected: (url: string) => `${url} disconnected this client`,
+	connectionLost: (url: string, reason: string) => `Lost the connection to ${url} (${reason})`
 } as const;
 
 function preview(value: unknown): string {

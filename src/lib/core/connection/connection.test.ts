@@ -367,4 +367,79 @@ describe('createConnection', () => {
 		connection.stop();
 		expect(listener).toHaveBeenCalledTimes(1);
 	});
+
+	describe('send', () => {
+		const twoWay = () => {
+			const transport = fakeTransport('websocket', true, true);
+			const connection = createConnection({
+				transport,
+				env,
+				maxQueue: 3,
+				retry: { baseDelay: 100, minDelay: 10 }
+			});
+			return { transport, connection };
+		};
+
+		it('sends at once over a live two-way transport', async () => {
+			const { transport, connection } = twoWay();
+			connection.start();
+			transport.last.sink.opened({ bidirectional: true });
+			await expect(connection.send('hi')).resolves.toEqual({ echoed: 'hi' });
+			expect(transport.last.sent).toEqual(['hi']);
+			expect(connection.getSnapshot().bidirectional).toBe(true);
+		});
+
+		it('S17 queues while disconnected, in order, bounded, and flushes once on reconnect', async () => {
+			const { transport, connection } = twoWay();
+			connection.start();
+			transport.last.sink.opened({ bidirectional: true });
+			transport.last.sink.failed(retryable());
+			const results = ['a', 'b', 'c'].map((m) => connection.send(m));
+			await expect(connection.send('d')).rejects.toMatchObject({ code: 'queue-full' });
+			vi.runOnlyPendingTimers();
+			expect(transport.last.sent).toEqual([]);
+			transport.last.sink.opened({ bidirectional: true });
+			expect(transport.last.sent).toEqual(['a', 'b', 'c']);
+			await expect(Promise.all(results)).resolves.toHaveLength(3);
+			transport.last.sink.failed(retryable());
+			vi.runOnlyPendingTimers();
+			transport.last.sink.opened({ bidirectional: true });
+			expect(transport.last.sent).toEqual([]);
+		});
+
+		it('an aborted message leaves the queue', async () => {
+			const { transport, connection } = twoWay();
+			connection.start();
+			const controller = new AbortController();
+			const dropped = connection.send('never', { signal: controller.signal });
+			const kept = connection.send('kept');
+			controller.abort(new Error('timed out'));
+			await expect(dropped).rejects.toThrow('timed out');
+			transport.last.sink.opened({ bidirectional: true });
+			await kept;
+			expect(transport.last.sent).toEqual(['kept']);
+		});
+
+		it('a one-way connection hands queued messages to `otherwise`, or rejects them', async () => {
+			const { transport, connection } = twoWay();
+			connection.start();
+			const viaHttp = vi.fn(async () => 'via http');
+			const routed = connection.send('change', { otherwise: viaHttp });
+			const stranded = connection.send('plain');
+			transport.last.sink.opened({ bidirectional: false, transport: 'polling' });
+			await expect(routed).resolves.toBe('via http');
+			await expect(stranded).rejects.toThrow(/polling\) cannot send/);
+			expect(viaHttp).toHaveBeenCalledTimes(1);
+			expect(transport.last.sent).toEqual([]);
+		});
+
+		it('stop rejects what waits; sending when stopped rejects at once', async () => {
+			const { connection } = twoWay();
+			await expect(connection.send('x')).rejects.toMatchObject({ code: 'closed' });
+			connection.start();
+			const waiting = connection.send('y');
+			connection.stop();
+			await expect(waiting).rejects.toMatchObject({ code: 'closed' });
+		});
+	});
 });
