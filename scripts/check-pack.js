@@ -1,5 +1,7 @@
 // Fails when `npm pack` would publish tests, stories, screenshots or other files users should not get.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 const [pack] = JSON.parse(
 	execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })
@@ -28,3 +30,45 @@ if (leaked.length || outside.length) {
 console.log(
 	`npm pack: ${files.length} files, ${(pack.size / 1024).toFixed(1)} kB packed, no tests, stories or screenshots.`
 );
+
+// What each entry pulls in: follow relative imports through dist/ and collect the packages reached.
+
+/** @param {string} entry */
+function packagesReached(entry) {
+	const seen = new Set();
+	const packages = new Set();
+	const stack = [resolve(entry)];
+	while (stack.length) {
+		const file = /** @type {string} */ (stack.pop());
+		if (seen.has(file) || !existsSync(file)) continue;
+		seen.add(file);
+		const source = readFileSync(file, 'utf8');
+		for (const [, specifier] of source.matchAll(
+			/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(?\s*['"]([^'"]+)['"]/g
+		)) {
+			if (!specifier) continue;
+			if (specifier.startsWith('.')) stack.push(resolve(dirname(file), specifier));
+			else
+				packages.add(
+					specifier
+						.split('/')
+						.slice(0, specifier.startsWith('@') ? 2 : 1)
+						.join('/')
+				);
+		}
+	}
+	return packages;
+}
+
+const optionalPeers = ['socket.io-client', 'msw'];
+for (const entry of ['dist/index.js', 'dist/core/index.js']) {
+	const reached = packagesReached(entry);
+	const leaked = optionalPeers.filter((name) => reached.has(name));
+	if (leaked.length) {
+		console.error(
+			`${entry} pulls in ${leaked.join(', ')}: optional peers must stay in their own entry.`
+		);
+		process.exit(1);
+	}
+	console.log(`${entry}: imports ${[...reached].sort().join(', ') || 'no packages'}.`);
+}
