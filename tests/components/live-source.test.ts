@@ -8,6 +8,7 @@ import ContextConsumer from '../harness/context-consumer.svelte';
 import CustomRow from '../harness/custom-row.svelte';
 import LiveHarness from '../harness/live-harness.svelte';
 import SharedHarness from '../harness/shared-harness.svelte';
+import BadgeFirst from '../harness/badge-first.svelte';
 
 let env: FakeEnv;
 beforeEach(() => {
@@ -116,5 +117,33 @@ describe('sharing by transport', () => {
 		env.runFrames();
 		flushSync();
 		expect(screen.getAllByRole('region')[0]!.querySelectorAll('li')).toHaveLength(0);
+	});
+});
+
+describe('<TransportBadge transport>', () => {
+	it('observes the connection others open: a badge placed first does not configure it', async () => {
+		const transport = fakeTransport('sse');
+		render(BadgeFirst, { transport, options: { initial: [task(1), task(2)], env } });
+		expect(screen.getAllByRole('listitem')).toHaveLength(2);
+		expect(transport.attempts).toHaveLength(1);
+		transport.last.sink.opened();
+		flushSync();
+		expect(screen.getByTestId('badge')).toHaveAttribute('data-status', 'live');
+	});
+
+	it('opens nothing on its own, and follows a connection that closes', async () => {
+		const transport = fakeTransport('sse');
+		const { rerender } = render(BadgeFirst, { transport, options: { env }, withTimeline: false });
+		expect(transport.attempts).toHaveLength(0);
+		expect(screen.getByTestId('badge')).toHaveAttribute('data-status', 'idle');
+		await rerender({ withTimeline: true });
+		transport.last.sink.opened();
+		flushSync();
+		expect(screen.getByTestId('badge')).toHaveAttribute('data-status', 'live');
+		await rerender({ withTimeline: false });
+		await released();
+		flushSync();
+		expect(transport.openCount).toBe(0);
+		expect(screen.getByTestId('badge')).toHaveAttribute('data-status', 'idle');
 	});
 });

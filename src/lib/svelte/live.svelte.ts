@@ -9,7 +9,8 @@ import {
 	type RecordStoreSnapshot,
 	type Row
 } from '../core/store/store.js';
-import { acquire, type Lease } from './registry.js';
+import type { Transport } from '../core/transports/types.js';
+import { acquire, peek, watch, type Lease } from './registry.js';
 
 const IDLE: ConnectionState = {
 	status: 'idle',
@@ -173,5 +174,40 @@ export function createLive<T>(getOptions: () => LiveSourceOptions<T>): Live<T> {
 		retry: () => resource.retry(),
 		pause: () => resource.pause(),
 		resume: () => resource.resume()
+	};
+}
+
+/**
+ * The state of the connection that others (a `<LiveSource>`, an `<ActivityTimeline>`) opened for
+ * `transport`, as reactive state. It never opens or configures a connection itself: `idle` until
+ * one is open.
+ */
+export function observeConnection(getTransport: () => Transport<unknown, unknown> | undefined): {
+	readonly state: ConnectionState;
+} {
+	const transport = $derived(getTransport());
+	const subscribe = $derived.by(() => {
+		const current = transport;
+		return createSubscriber((update) => {
+			if (!current) return;
+			let offConnection: (() => void) | undefined;
+			const bind = () => {
+				offConnection?.();
+				offConnection = peek(current)?.connection.subscribe(update);
+				update();
+			};
+			const offWatch = watch(current, bind);
+			bind();
+			return () => {
+				offWatch();
+				offConnection?.();
+			};
+		});
+	});
+	return {
+		get state() {
+			subscribe();
+			return (transport && peek(transport)?.connection.getSnapshot()) ?? IDLE;
+		}
 	};
 }

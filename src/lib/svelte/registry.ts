@@ -12,6 +12,27 @@ interface Shared {
 
 // Keyed by the adapter object itself: everything given the same adapter shares one connection.
 const shared = new WeakMap<Transport<unknown, unknown>, Shared>();
+// Observers (a badge) see the connection that others open, without opening or configuring one.
+const watchers = new WeakMap<Transport<unknown, unknown>, Set<() => void>>();
+
+const notify = (transport: Transport<unknown, unknown>) => {
+	for (const watcher of [...(watchers.get(transport) ?? [])]) watcher();
+};
+
+/** The open connection for `transport`, if someone holds one. */
+export function peek(
+	transport: Transport<unknown, unknown>
+): LiveSourceHandle<unknown> | undefined {
+	return shared.get(transport)?.source;
+}
+
+/** Calls `callback` whenever a connection for `transport` opens or closes. */
+export function watch(transport: Transport<unknown, unknown>, callback: () => void): () => void {
+	let set = watchers.get(transport);
+	if (!set) watchers.set(transport, (set = new Set()));
+	set.add(callback);
+	return () => set.delete(callback);
+}
 
 export interface Lease<T> {
 	readonly source: LiveSourceHandle<T>;
@@ -29,6 +50,7 @@ export function acquire<T>(options: LiveSourceOptions<T>): Lease<T> {
 		entry = { source: createLiveSource(options) as LiveSourceHandle<unknown>, refs: 0 };
 		shared.set(options.transport, entry);
 		entry.source.start();
+		notify(options.transport);
 	}
 	entry.refs++;
 	const held = entry;
@@ -43,6 +65,7 @@ export function acquire<T>(options: LiveSourceOptions<T>): Lease<T> {
 				shared.delete(options.transport);
 				held.source.stop();
 				held.source.store.dispose();
+				notify(options.transport);
 			}
 		}
 	};

@@ -59,7 +59,8 @@ export interface TransportBadgeState {
 export interface TransportBadgeProps
 	extends Omit<TransportBadgeState, 'transport'>, Omit<HTMLAttributes<HTMLDivElement>, 'children'> {
 	/**
-	 * A transport adapter: the badge shows the live state of its (shared) connection. Or a kind
+	 * A transport adapter: the badge shows the state of the connection that the components using
+	 * this adapter opened (it never opens one itself). Or a kind
 	 * (`'sse'`, `'polling'`, ...) to show with the other props. Without it and without `status`, the
 	 * badge shows the nearest `<LiveSource>`.
 	 */

@@ -64,6 +64,8 @@ function defaultReadAck(message: unknown): Ack | undefined {
 	return { ref, ok: ok !== false, result, error };
 }
 
+function ignoreError(): void {}
+
 function defaultDecode(data: unknown): unknown {
 	if (typeof data !== 'string') return data;
 	try {
@@ -205,6 +207,10 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 			socket.addEventListener('open', onOpen);
 			socket.addEventListener('message', onMessage);
 			socket.addEventListener('close', onClose);
+			// The close event that follows carries the details. Node's `ws` (an EventEmitter) throws an
+			// 'error' nobody listens to, also the one from closing a socket that is still connecting, so
+			// this listener stays for the socket's life (it holds nothing).
+			socket.addEventListener('error', ignoreError);
 
 			/** Stops everything this attempt started. */
 			function release() {

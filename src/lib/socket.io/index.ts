@@ -1,0 +1,290 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { TransportError, messages, type TransportErrorCode } from '../core/errors.js';
+import type { MessageMeta, Transport, TransportConnection } from '../core/transports/types.js';
+
+/** The socket.io event names the adapter listens to and emits. */
+export interface SocketIoEvents {
+	/**
+	 * Incoming: one item or an array of items to insert or replace (an upsert).
+	 * @defaultValue `'task:sync'`
+	 */
+	sync?: string;
+	/**
+	 * Incoming: the whole list.
+	 * @defaultValue `'task:snapshot'`
+	 */
+	snapshot?: string;
+	/**
+	 * Incoming: an id, an array of ids, or `{ ids }` to remove.
+	 * @defaultValue `'task:remove'`
+	 */
+	remove?: string;
+	/**
+	 * Outgoing: what `send` emits (a toggle or any other change).
+	 * @defaultValue `'task:update'`
+	 */
+	update?: string;
+}
+
+export interface SocketIoOptions {
+	/**
+	 * An existing socket (create it with `autoConnect: false`). The adapter connects it for each
+	 * attempt and disconnects it when the attempt ends, and turns its own reconnection off: the
+	 * kit's engine owns retries. Connection state recovery (`resumed`) needs this option, since a
+	 * new socket has no session to recover.
+	 */
+	socket?: Socket;
+	/**
+	 * Or the server's URL (with the namespace, if any): the adapter creates a socket for each
+	 * attempt with `io(url, { ...options, reconnection: false, autoConnect: false, forceNew: true })`.
+	 */
+	url?: string;
+	/** socket.io-client options for sockets created from `url` (`transports`, `auth`, `path`...). */
+	options?: Partial<ManagerOptions & SocketOptions>;
+	/** Event names; each one left out keeps its default. */
+	events?: SocketIoEvents;
+	/**
+	 * How long `send(data, { ack: true })` waits for the server's acknowledgement (milliseconds).
+	 * @defaultValue `10000`
+	 */
+	ackTimeout?: number;
+	/**
+	 * A connect that does not complete in this many milliseconds fails the attempt.
+	 * @defaultValue `10000`
+	 */
+	connectTimeout?: number;
+}
+
+const DEFAULT_EVENTS: Required<SocketIoEvents> = {
+	sync: 'task:sync',
+	snapshot: 'task:snapshot',
+	remove: 'task:remove',
+	update: 'task:update'
+};
+
+/** Names socket.io keeps for itself: emitting one throws, listening to one mixes in lifecycle events. */
+const RESERVED = new Set([
+	'connect',
+	'connect_error',
+	'disconnect',
+	'disconnecting',
+	'newListener',
+	'removeListener'
+]);
+
+const KIND = 'socket.io';
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+	typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function transportError(
+	message: string,
+	code: TransportErrorCode,
+	retryable: boolean,
+	cause?: unknown
+): TransportError {
+	return new TransportError(message, { code, retryable, transport: KIND, cause });
+}
+
+/** The server's reason for a negative acknowledgement, as text. */
+function refusal(error: unknown): unknown {
+	return isRecord(error) && typeof error.message === 'string' ? error.message : error;
+}
+
+/**
+ * socket.io (socket.io-client 4). Two-way: `send` emits the `update` event, with an optional
+ * acknowledgement (`{ ok: true, result }` resolves with `result`, `{ ok: false, error }` rejects).
+ * Incoming `sync`, `snapshot` and `remove` events become upserts, snapshots and removals.
+ */
+export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> {
+	const shared = options?.socket;
+	const url = options?.url;
+	if (shared === undefined && typeof url !== 'string') {
+		throw new TypeError(messages.badOption('url', 'a URL string, or a `socket`', url));
+	}
+	if (shared !== undefined && url !== undefined) {
+		throw new TypeError(messages.badOption('url', 'nothing when `socket` is given', url));
+	}
+	const events: Required<SocketIoEvents> = {
+		sync: options.events?.sync ?? DEFAULT_EVENTS.sync,
+		snapshot: options.events?.snapshot ?? DEFAULT_EVENTS.snapshot,
+		remove: options.events?.remove ?? DEFAULT_EVENTS.remove,
+		update: options.events?.update ?? DEFAULT_EVENTS.update
+	};
+	for (const [name, value] of Object.entries(events)) {
+		if (typeof value !== 'string' || value === '' || RESERVED.has(value)) {
+			throw new TypeError(
+				messages.badOption(`events.${name}`, 'an event name socket.io does not reserve', value)
+			);
+		}
+	}
+	const ackTimeout = options.ackTimeout ?? 10_000;
+	if (!(ackTimeout > 0))
+		throw new TypeError(messages.badOption('ackTimeout', 'a number > 0', options.ackTimeout));
+	const connectTimeout = options.connectTimeout ?? 10_000;
+	if (!(connectTimeout > 0))
+		throw new TypeError(
+			messages.badOption('connectTimeout', 'a number > 0', options.connectTimeout)
+		);
+	// A socket reconnecting on its own would race the engine's retries and backoff.
+	shared?.io.reconnection(false);
+	const target = url ?? 'the socket.io server';
+	const socketFor: () => Socket =
+		shared !== undefined
+			? () => shared
+			: () =>
+					io(target, {
+						...options.options,
+						reconnection: false,
+						autoConnect: false,
+						forceNew: true
+					});
+	const incoming: Array<[name: string, event: NonNullable<MessageMeta['event']>]> = [
+		[events.sync, 'upsert'],
+		[events.snapshot, 'snapshot'],
+		[events.remove, 'remove']
+	];
+	const incomingNames = new Set(incoming.map(([name]) => name));
+
+	return {
+		kind: KIND,
+		bidirectional: true,
+		supported: () => true,
+		open(sink, attempt): TransportConnection<unknown> {
+			const { env, signal } = attempt;
+			const socket = socketFor();
+			const manager = socket.io;
+			/** Rejections of the sends waiting for an acknowledgement. */
+			const pending = new Set<(error: TransportError) => void>();
+			let closed = false;
+			let opened = false;
+
+			function fail(error: TransportError) {
+				if (closed) return;
+				release();
+				sink.failed(error);
+			}
+
+			const connectTimer = env.setTimeout(() => {
+				if (closed || opened) return;
+				fail(transportError(messages.connectTimeout(target, connectTimeout), 'timeout', true));
+			}, connectTimeout);
+
+			const onConnect = () => {
+				if (closed || opened) return;
+				opened = true;
+				env.clearTimeout(connectTimer);
+				sink.opened({ bidirectional: true, resumed: socket.recovered === true });
+			};
+			const onConnectError = (cause: Error) => {
+				// Refused by the server's middleware: socket.io destroys the socket (`active` false) and
+				// would not retry either; the same credentials would be refused again.
+				if (!socket.active) {
+					fail(
+						transportError(messages.connectRefused(target, cause.message), 'network', false, cause)
+					);
+				} else {
+					fail(transportError(messages.network(target), 'network', true, cause));
+				}
+			};
+			const onDisconnect = (reason: Socket.DisconnectReason) => {
+				// Ours (close()) or the app's own `socket.disconnect()`: nothing failed.
+				if (reason === 'io client disconnect') return;
+				if (reason === 'io server disconnect') {
+					// The server let go of this client on purpose: coming back would be unwelcome.
+					fail(transportError(messages.serverDisconnected(target), 'closed', false));
+				} else {
+					const code = reason === 'ping timeout' ? 'timeout' : 'closed';
+					fail(transportError(messages.connectionLost(target, reason), code, true));
+				}
+			};
+			const handlers = incoming.map(([name, event]) => {
+				const handler = (data: unknown) => {
+					if (closed) return;
+					// socket.io replays events that arrived during the handshake before `connect`.
+					if (!opened && socket.connected) onConnect();
+					sink.message(data, { event });
+				};
+				return [name, handler] as const;
+			});
+			// Every other event proves liveness too, and so do the engine's pings.
+			const onAny = (name: string) => {
+				if (!closed && opened && !incomingNames.has(name)) sink.heartbeat();
+			};
+			const onPing = () => {
+				if (!closed) sink.heartbeat();
+			};
+
+			socket.on('connect', onConnect);
+			socket.on('connect_error', onConnectError);
+			socket.on('disconnect', onDisconnect);
+			for (const [name, handler] of handlers) socket.on(name, handler);
+			socket.onAny(onAny);
+			manager.on('ping', onPing);
+			
+
+			if (socket.connected) {
+				// A shared socket connected before this attempt: there will be no `connect` event.
+				queueMicrotask(() => {
+					if (socket.connected) onConnect();
+				});
+			} else {
+				socket.connect();
+			}
+
+			/** Stops everything this attempt started. */
+			function release() {
+				if (closed) return;
+				closed = true;
+				env.clearTimeout(connectTimer);
+				signal.removeEventListener('abort', release);
+				socket.off('connect', onConnect);
+				socket.off('connect_error', onConnectError);
+				socket.off('disconnect', onDisconnect);
+				for (const [name, handler] of handlers) socket.off(name, handler);
+				socket.offAny(onAny);
+				manager.off('ping', onPing);
+				const lost = transportError(messages.closed(), 'closed', true);
+				for (const reject of pending) reject(lost);
+				pending.clear();
+				socket.disconnect();
+			}
+
+			return {
+				close: release,
+				send(data, sendOptions = {}) {
+					if (closed || !opened || !socket.connected) {
+						return Promise.reject(transportError(messages.notOpen(), 'closed', true));
+					}
+					if (!sendOptions.ack) {
+						socket.emit(events.update, data);
+						return Promise.resolve(undefined);
+					}
+					const timeout = sendOptions.timeoutMs ?? ackTimeout;
+					return new Promise((resolve, reject) => {
+						pending.add(reject);
+						socket.timeout(timeout).emit(events.update, data, (err: unknown, reply: unknown) => {
+							// Settled already: rejected by close() or a lost connection.
+							if (!pending.delete(reject)) return;
+							if (err) {
+								// socket.io reports a timeout and a lost connection alike; only a timeout
+								// leaves the socket connected.
+								return reject(
+									socket.connected
+										? transportError(messages.ackTimeout(timeout), 'timeout', true, err)
+										: transportError(messages.closed(), 'closed', true, err)
+								);
+							}
+							if (isRecord(reply) && reply.ok === false) {
+								return reject(
+									transportError(messages.nack(refusal(reply.error)), 'nack', false, reply.error)
+								);
+							}
+							resolve(isRecord(reply) && reply.ok === true ? reply.result : reply);
+						});
+					});
+				}
+			};
+		}
+	};
+}
