@@ -69,6 +69,7 @@ export default defineConfig({
 					environment: 'node',
 					include: [
 						'src/lib/core/**/*.test.ts',
+						'src/lib/socket.io/**/*.test.ts',
 						'tests/unit/**/*.test.ts',
 						'tests/integration/**/*.test.ts',
 						'tests/ssr/**/*.test.ts'
