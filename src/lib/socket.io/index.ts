@@ -209,7 +209,7 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 			});
 			// Every other event proves liveness too, and so do the engine's pings.
 			const onAny = (name: string) => {
-				
+				if (!closed && opened && !incomingNames.has(name)) sink.heartbeat();
 			};
 			const onPing = () => {
 				if (!closed) sink.heartbeat();
@@ -224,10 +224,7 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 			signal.addEventListener('abort', release);
 
 			if (socket.connected) {
-				// A shared socket connected before this attempt: there will be no `connect` event.
-				queueMicrotask(() => {
-					if (socket.connected) onConnect();
-				});
+
 			} else {
 				socket.connect();
 			}
