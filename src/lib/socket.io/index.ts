@@ -86,6 +86,8 @@ function transportError(
 	return new TransportError(message, { code, retryable, transport: KIND, cause });
 }
 
+const notOpen = () => transportError(messages.notOpen(), 'closed', true);
+
 /** The server's reason for a negative acknowledgement, as text. */
 function refusal(error: unknown): unknown {
 	return isRecord(error) && typeof error.message === 'string' ? error.message : error;
@@ -152,6 +154,8 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 		supported: () => true,
 		open(sink, attempt): TransportConnection<unknown> {
 			const { env, signal } = attempt;
+			// Superseded before it began: connect nothing.
+			if (signal.aborted) return { close() {}, send: () => Promise.reject(notOpen()) };
 			const socket = socketFor();
 			const manager = socket.io;
 			/** Rejections of the sends waiting for an acknowledgement. */
@@ -224,7 +228,10 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 			signal.addEventListener('abort', release);
 
 			if (socket.connected) {
-
+				// A shared socket connected before this attempt: there will be no `connect` event.
+				queueMicrotask(() => {
+					if (socket.connected) onConnect();
+				});
 			} else {
 				socket.connect();
 			}
@@ -251,7 +258,7 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 				close: release,
 				send(data, sendOptions = {}) {
 					if (closed || !opened || !socket.connected) {
-						return Promise.reject(transportError(messages.notOpen(), 'closed', true));
+						return Promise.reject(notOpen());
 					}
 					if (!sendOptions.ack) {
 						socket.emit(events.update, data);

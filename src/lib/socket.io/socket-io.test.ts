@@ -533,6 +533,34 @@ describe('socket.io adapter against a real server', () => {
 		expect(callTypes(attempt.calls)).toEqual(['opened']);
 	});
 
+	it('S14 an attempt whose signal is already aborted connects nothing', async () => {
+		const server = await startServer();
+		const controller = new AbortController();
+		controller.abort();
+		const calls: string[] = [];
+		const connection = socketIo({
+			url: server.url,
+			options: { transports: ['websocket'] }
+		}).open(
+			{
+				opened: () => calls.push('opened'),
+				message: () => calls.push('message'),
+				heartbeat: () => calls.push('heartbeat'),
+				hint: () => calls.push('hint'),
+				failed: () => calls.push('failed'),
+				ended: () => calls.push('ended')
+			},
+			{ n: 1, lastEventId: undefined, signal: controller.signal, env: createFakeEnv() }
+		);
+		await sleep(80);
+		expect(server.sockets).toHaveLength(0);
+		expect(calls).toEqual([]);
+		await expect(connection.send!({ id: 't1' })).rejects.toMatchObject({
+			message: messages.notOpen()
+		});
+		connection.close();
+	});
+
 	describe('an existing socket', () => {
 		const clientFor = (url: string, autoConnect = false): Socket => {
 			const socket = ioClient(url, { autoConnect, transports: ['websocket'], forceNew: true });
@@ -577,6 +605,38 @@ describe('socket.io adapter against a real server', () => {
 			await vi.waitFor(() => expect(second.messages()).toHaveLength(1), WAIT);
 			expect(server.sockets).toHaveLength(2);
 			expect(first.messages()).toHaveLength(1);
+		});
+
+		it("the app's own socket.disconnect() is not reported as a failure", async () => {
+			const server = await startServer();
+			const socket = clientFor(server.url);
+			const attempt = openAttempt({ socket });
+			await attempt.waitOpened();
+			socket.disconnect();
+			await vi.waitFor(
+				() => expect(server.disconnects).toEqual(['client namespace disconnect']),
+				WAIT
+			);
+			expect(callTypes(attempt.calls)).toEqual(['opened']);
+			await expect(attempt.connection.send!({ id: 't1' })).rejects.toMatchObject({
+				message: messages.notOpen()
+			});
+		});
+
+		it('S20 a session the server recovered opens with resumed: true', async () => {
+			const server = await startServer((io) => io.emit('task:sync', { id: 't1' }), {
+				connectionStateRecovery: {}
+			});
+			const socket = clientFor(server.url);
+			const first = openAttempt({ socket });
+			expect(await first.waitOpened()).toEqual({ bidirectional: true, resumed: false });
+			await vi.waitFor(() => expect(first.messages()).toHaveLength(1), WAIT);
+			// The connection drops below socket.io (no DISCONNECT packet): the server keeps the session.
+			server.sockets[0]!.conn.close();
+			expect(await first.waitFailed()).toMatchObject({ code: 'closed', retryable: true });
+
+			const second = openAttempt({ socket });
+			expect(await second.waitOpened()).toEqual({ bidirectional: true, resumed: true });
 		});
 
 		it('already connected when the attempt opens: reports opened at once', async () => {
