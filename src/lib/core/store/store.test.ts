@@ -322,6 +322,21 @@ describe('createRecordStore', () => {
 			expect(listener).not.toHaveBeenCalled();
 		});
 
+		it('an acknowledgement that is not the row confirms without being reported as malformed', async () => {
+			const { store, errors } = setup({
+				initial: [task(1)],
+				commit: async () => ({ ok: true }) as never
+			});
+			await store.toggle(1);
+			store.flush();
+			expect(store.getSnapshot().rows[0]).toMatchObject({
+				status: 'settled',
+				item: { done: true }
+			});
+			expect(errors).toEqual([]);
+			expect(store.getSnapshot().dropped).toBe(0);
+		});
+
 		it('a confirmed change not echoed in time falls back to the server row', async () => {
 			const { store } = setup({
 				initial: [task(1)],

@@ -410,12 +410,14 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			env.clearTimeout(timeoutHandle);
 			const list = overlays.get(key);
 			if (!list?.includes(overlay)) return result ?? item;
-			if (
+			// An answer that is the row itself replaces it; anything else (`true`, `{ ok: true }`) just
+			// confirms, and the server's own update of the row settles it.
+			const isRow =
 				result !== undefined &&
 				result !== null &&
 				typeof result === 'object' &&
-				keyFor(result) === key
-			) {
+				String(keyOf(result)) === key;
+			if (isRow) {
 				setOverlays(
 					key,
 					list.filter((o) => o !== overlay)
