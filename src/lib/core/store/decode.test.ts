@@ -23,6 +23,18 @@ describe('defaultDecode', () => {
 		],
 		['an upsert envelope', { type: 'upsert', item }, {}, { type: 'upsert', items: [item] }],
 		['a remove envelope', { type: 'remove', ids: [1, 'b'] }, {}, { type: 'remove', ids: [1, 'b'] }],
+		[
+			'an echo of a client change',
+			{ type: 'upsert', items: [item], mutationId: 'm7' },
+			{},
+			{ type: 'upsert', items: [item], mutationId: 'm7' }
+		],
+		[
+			'a named upsert event echoing a change',
+			JSON.stringify({ item, mutationId: 'm8' }),
+			{ event: 'upsert' },
+			{ type: 'upsert', items: [item], mutationId: 'm8' }
+		],
 		['a remove envelope with one id', { type: 'remove', id: 3 }, {}, { type: 'remove', ids: [3] }],
 		[
 			'a snapshot event',

@@ -83,9 +83,14 @@ function typed<T>(
 					: isRecord(value) && 'item' in value
 						? value.item
 						: payload.items;
+			// The server's echo of a client change names it, so the change settles at once.
+			const echo =
+				isRecord(value) && typeof value.mutationId === 'string'
+					? { mutationId: value.mutationId }
+					: {};
 			if (Array.isArray(items) && items.every(isRecord))
-				return { type: 'upsert', items: items as T[] };
-			if (isRecord(items)) return { type: 'upsert', items: [items as T] };
+				return { type: 'upsert', items: items as T[], ...echo };
+			if (isRecord(items)) return { type: 'upsert', items: [items as T], ...echo };
 			throw new DecodeError(messages.badShape(event, 'an item or an array of items'), data, event);
 		}
 		case 'remove': {

@@ -351,6 +351,25 @@ describe('createRecordStore', () => {
 			expect(store.getSnapshot().items[0]!.done).toBe(false);
 		});
 
+		it('S19 the echo of a pending change, named by its mutationId, settles it once', async () => {
+			let id = '';
+			const { store } = setup({
+				initial: [task(1)],
+				commit: (change) => {
+					id = change.mutationId;
+					return new Promise(() => {});
+				}
+			});
+			void store.toggle(1);
+			store.receive({ type: 'upsert', items: [task(1, 2, { done: true })], mutationId: id });
+			store.flush();
+			// applied once: the flip is not replayed on top of the echoed row
+			expect(store.getSnapshot().rows[0]).toMatchObject({
+				status: 'settled',
+				item: { done: true, version: 2 }
+			});
+		});
+
 		it('settle(mutationId) confirms a pending change from an ack', async () => {
 			let id = '';
 			const { store } = setup({

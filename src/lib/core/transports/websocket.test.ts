@@ -229,7 +229,9 @@ describe('websocket adapter against a real ws server', () => {
 		const server = await startServer();
 		const { connection } = await openLive({ url: server.url });
 		await expect(connection.send!({ type: 'hello', n: 1 })).resolves.toBeUndefined();
-		await expect(connection.send!({ type: 'hello', n: 2 }, { ack: false })).resolves.toBeUndefined();
+		await expect(
+			connection.send!({ type: 'hello', n: 2 }, { ack: false })
+		).resolves.toBeUndefined();
 		const peer = await server.peer();
 		await vi.waitFor(() => expect(peer.received).toHaveLength(2));
 		expect(peer.received).toEqual([
@@ -298,9 +300,10 @@ describe('websocket adapter against a real ws server', () => {
 		const server = await startServer();
 		const recorder = await openLive({ url: server.url });
 		const started = performance.now();
-		const error: unknown = await recorder.connection
-			.send!({ type: 'save' }, { ack: true, timeoutMs: 120 })
-			.catch((e) => e);
+		const error: unknown = await recorder.connection.send!(
+			{ type: 'save' },
+			{ ack: true, timeoutMs: 120 }
+		).catch((e) => e);
 		const elapsed = performance.now() - started;
 		expect(error).toBeInstanceOf(TransportError);
 		expect(error).toMatchObject({ code: 'timeout', retryable: true });
@@ -364,7 +367,9 @@ describe('websocket adapter against a real ws server', () => {
 		{ label: '1001 (going away)', code: 1001, drop: (s: WebSocket) => s.close(1001) },
 		{ label: '1006 (no close frame)', code: 1006, drop: (s: WebSocket) => s.terminate() }
 	])('a drop with $label fails the attempt as retryable', async ({ code, drop }) => {
-		const server = await startServer({ onConnection: (peer) => setTimeout(() => drop(peer.socket), 20) });
+		const server = await startServer({
+			onConnection: (peer) => setTimeout(() => drop(peer.socket), 20)
+		});
 		const recorder = open({ url: server.url });
 		await vi.waitFor(() => expect(recorder.names()).toEqual(['opened', 'failed']));
 		const error = recorder.failures()[0]![1];
@@ -373,17 +378,20 @@ describe('websocket adapter against a real ws server', () => {
 		expect(error.message).toContain(`code ${code}`);
 	});
 
-	it.each([1008, 4001])('close code %i fails the attempt for good (retryable false)', async (code) => {
-		const server = await startServer({
-			onConnection: (peer) => setTimeout(() => peer.socket.close(code, 'policy'), 20)
-		});
-		const recorder = open({ url: server.url });
-		await vi.waitFor(() => expect(recorder.names()).toEqual(['opened', 'failed']));
-		const error = recorder.failures()[0]![1];
-		expect(error).toMatchObject({ code: 'closed', retryable: false });
-		expect(error.message).toContain(`code ${code}`);
-		expect(error.message).toContain('policy');
-	});
+	it.each([1008, 4001])(
+		'close code %i fails the attempt for good (retryable false)',
+		async (code) => {
+			const server = await startServer({
+				onConnection: (peer) => setTimeout(() => peer.socket.close(code, 'policy'), 20)
+			});
+			const recorder = open({ url: server.url });
+			await vi.waitFor(() => expect(recorder.names()).toEqual(['opened', 'failed']));
+			const error = recorder.failures()[0]![1];
+			expect(error).toMatchObject({ code: 'closed', retryable: false });
+			expect(error.message).toContain(`code ${code}`);
+			expect(error.message).toContain('policy');
+		}
+	);
 
 	it('honours terminalCloseCodes', async () => {
 		const server = await startServer({
