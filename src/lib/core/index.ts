@@ -29,6 +29,7 @@ export { parseRetryAfter } from './transports/http.js';
 export {
 	transition,
 	initialMachineState,
+	IDLE_CONNECTION_STATE,
 	type Continuity,
 	type ConnectionEffect,
 	type ConnectionEvent,

@@ -1,6 +1,6 @@
 import { untrack } from 'svelte';
 import { createSubscriber } from 'svelte/reactivity';
-import type { ConnectionState } from '../core/connection/machine.js';
+import { IDLE_CONNECTION_STATE, type ConnectionState } from '../core/connection/machine.js';
 import type { LiveSourceOptions } from '../core/live-source.js';
 import type { RecordKey } from '../core/store/decode.js';
 import {
@@ -12,17 +12,7 @@ import {
 import type { Transport } from '../core/transports/types.js';
 import { acquire, peek, watch, type Lease } from './registry.js';
 
-const IDLE: ConnectionState = {
-	status: 'idle',
-	transport: undefined,
-	degraded: false,
-	bidirectional: false,
-	attempt: 0,
-	retryAt: undefined,
-	lastEventAt: undefined,
-	error: undefined,
-	continuity: 'unbroken'
-};
+const IDLE = IDLE_CONNECTION_STATE;
 
 /** What `<LiveSource>` hands to its children and descendants. */
 export interface Live<T> {

@@ -91,17 +91,22 @@ export interface TransitionContext {
 	canResync: boolean;
 }
 
+/** The public state of a connection that has not started. */
+export const IDLE_CONNECTION_STATE: ConnectionState = Object.freeze({
+	status: 'idle',
+	transport: undefined,
+	degraded: false,
+	bidirectional: false,
+	attempt: 0,
+	retryAt: undefined,
+	lastEventAt: undefined,
+	error: undefined,
+	continuity: 'unbroken'
+});
+
 export function initialMachineState(online = true, visible = true): MachineState {
 	return {
-		status: 'idle',
-		transport: undefined,
-		degraded: false,
-		bidirectional: false,
-		attempt: 0,
-		retryAt: undefined,
-		lastEventAt: undefined,
-		error: undefined,
-		continuity: 'unbroken',
+		...IDLE_CONNECTION_STATE,
 		attemptId: 0,
 		attemptOpen: false,
 		failures: 0,

@@ -550,18 +550,9 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			return mutate(k, failure.change, { commit: failure.commit });
 		},
 		settle(mutationId, item) {
-			for (const [key, list] of overlays) {
-				const overlay = list.find((o) => o.id === mutationId);
-				if (!overlay) continue;
-				if (overlay.timer !== undefined) env.clearTimeout(overlay.timer);
-				setOverlays(
-					key,
-					list.filter((o) => o !== overlay)
-				);
-				if (item !== undefined) queue.push({ update: { type: 'upsert', items: [item] } });
-				changed();
-				return;
-			}
+			if (item !== undefined) queue.push({ update: { type: 'upsert', items: [item], mutationId } });
+			else if (dropOverlay(mutationId)) changed();
+			schedule();
 		},
 		dispose() {
 			cancelFrame?.();
