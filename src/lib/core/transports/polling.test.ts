@@ -1,49 +1,14 @@
 import { delay, http, HttpResponse, type JsonBodyType } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { recordingSink as recordingSinkOf } from '../../../../tests/helpers/recording-sink.js';
 import { createFakeEnv, type FakeEnv } from '../../../../tests/helpers/fake-env.js';
-import type { TransportError } from '../errors.js';
 import { polling, type PollingOptions } from './polling.js';
-import type {
-	MessageMeta,
-	OpenedInfo,
-	Transport,
-	TransportConnection,
-	TransportHints,
-	TransportSink
-} from './types.js';
+import type { Transport, TransportConnection } from './types.js';
 
 const URL_ = 'https://api.test/items';
 
-type Call =
-	| { type: 'opened'; info?: OpenedInfo }
-	| { type: 'message'; data: unknown; meta?: MessageMeta }
-	| { type: 'heartbeat' }
-	| { type: 'hint'; hints: TransportHints }
-	| { type: 'failed'; error: TransportError }
-	| { type: 'ended'; info?: { final?: boolean } };
-
-function recordingSink() {
-	const calls: Call[] = [];
-	const sink: TransportSink<unknown> = {
-		opened: (info) => void calls.push({ type: 'opened', info }),
-		message: (data, meta) => void calls.push({ type: 'message', data, meta }),
-		heartbeat: () => void calls.push({ type: 'heartbeat' }),
-		hint: (hints) => void calls.push({ type: 'hint', hints }),
-		failed: (error) => void calls.push({ type: 'failed', error }),
-		ended: (info) => void calls.push({ type: 'ended', info })
-	};
-	return {
-		sink,
-		calls,
-		types: () => calls.map((call) => call.type),
-		failure: () => {
-			const call = calls.find((c) => c.type === 'failed');
-			if (!call) throw new Error(`no failed() call, got ${calls.map((c) => c.type).join(', ')}`);
-			return call.error;
-		}
-	};
-}
+const recordingSink = () => recordingSinkOf<unknown>();
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));

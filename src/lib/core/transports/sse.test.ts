@@ -1,51 +1,19 @@
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+	recordingSink as recordingSinkOf,
+	type SinkCall
+} from '../../../../tests/helpers/recording-sink.js';
 import { createFakeEnv } from '../../../../tests/helpers/fake-env.js';
 import type { Env } from '../env/env.js';
-import type { TransportError } from '../errors.js';
 import { sse, type SseOptions } from './sse.js';
-import type {
-	MessageMeta,
-	OpenedInfo,
-	Transport,
-	TransportConnection,
-	TransportHints,
-	TransportSink
-} from './types.js';
+import type { Transport, TransportConnection } from './types.js';
 
 const URL_ = 'https://api.test/events';
 
-type Call =
-	| { type: 'opened'; info?: OpenedInfo }
-	| { type: 'message'; data: string; meta?: MessageMeta }
-	| { type: 'heartbeat' }
-	| { type: 'hint'; hints: TransportHints }
-	| { type: 'failed'; error: TransportError }
-	| { type: 'ended'; info?: { final?: boolean } };
-
-function recordingSink() {
-	const calls: Call[] = [];
-	const sink: TransportSink<string> = {
-		opened: (info) => void calls.push({ type: 'opened', info }),
-		message: (data, meta) => void calls.push({ type: 'message', data, meta }),
-		heartbeat: () => void calls.push({ type: 'heartbeat' }),
-		hint: (hints) => void calls.push({ type: 'hint', hints }),
-		failed: (error) => void calls.push({ type: 'failed', error }),
-		ended: (info) => void calls.push({ type: 'ended', info })
-	};
-	return {
-		sink,
-		calls,
-		types: () => calls.map((call) => call.type),
-		failure: () => {
-			const call = calls.find((c) => c.type === 'failed');
-			if (!call) throw new Error(`no failed() call, got ${calls.map((c) => c.type).join(', ')}`);
-			return call.error;
-		},
-		messages: () => calls.filter((c) => c.type === 'message')
-	};
-}
+type Call = SinkCall<string>;
+const recordingSink = () => recordingSinkOf<string>();
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
