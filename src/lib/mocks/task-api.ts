@@ -1,0 +1,302 @@
+import { delay, http, HttpResponse, ws, type RequestHandler, type WebSocketHandler } from 'msw';
+import { taskFixtures, type MockTask } from './fixtures.js';
+
+/** How an endpoint misbehaves. */
+export interface Faults {
+	/** Fail this many requests, then answer normally. @defaultValue `0`, or every request with `failure` alone */
+	failTimes?: number;
+	/** How a failing request fails: a network error, or an HTTP status. @defaultValue `503` */
+	failure?: 'network' | number;
+	/** `Retry-After` (seconds) on failing 429/503 answers. */
+	retryAfter?: number;
+	/** Answer with this content type instead (a captive portal's `text/html`). */
+	contentType?: string;
+	/** Wait this long before answering (milliseconds), or forever (a loading state). */
+	latency?: number | 'infinite';
+}
+
+export interface StreamFaults extends Faults {
+	/** End each stream cleanly after this many events. */
+	dropAfter?: number;
+	/** Send the headers, then nothing (a half-open stream). */
+	stall?: boolean;
+	/** Send `: ping` comments this often (milliseconds). */
+	heartbeat?: number;
+	/** The `retry:` field sent first (milliseconds). @defaultValue `1000` */
+	retry?: number;
+}
+
+export interface CommitFaults {
+	/** `ok` applies the change; `nack` refuses it; `stall` never answers. @defaultValue `'ok'` */
+	mode?: 'ok' | 'nack' | 'stall';
+	/** Wait this long before answering (milliseconds). */
+	latency?: number;
+}
+
+export interface TaskApiOptions {
+	/**
+	 * Where the API lives: `GET {base}/tasks` (ETag), `PATCH {base}/tasks/:id`,
+	 * `GET {base}/tasks/stream` (SSE).
+	 * @defaultValue `'/api'`
+	 */
+	base?: string;
+	/** A WebSocket URL to serve the task socket on (`ws.link`), e.g. `'wss://realtime.test/tasks'`. */
+	socketUrl?: string;
+	/** The tasks to start with. @defaultValue {@link taskFixtures} */
+	tasks?: readonly MockTask[];
+	/** Faults of `GET {base}/tasks`. */
+	list?: Faults;
+	/** Faults of the SSE stream. */
+	stream?: StreamFaults;
+	/** Faults of changes (PATCH and socket mutations). */
+	commit?: CommitFaults;
+}
+
+/** The mock server's data, to change from a story or a test. */
+export interface TaskApi {
+	/** The MSW handlers to install (`setupWorker(...api.handlers)`, `parameters.msw`). */
+	readonly handlers: Array<RequestHandler | WebSocketHandler>;
+	/** The tasks as the server has them now. */
+	tasks(): MockTask[];
+	/** Changes or adds a task (version bumped) and pushes it to every open stream and socket. */
+	upsert(task: Partial<MockTask> & { id: string }): MockTask;
+	/** Removes a task and pushes the removal. */
+	remove(id: string): void;
+	/** Ends every open stream and socket, as a server restart would. */
+	disconnectAll(): void;
+	/** How many requests each endpoint got. */
+	readonly requests: { list: number; stream: number; commit: number; socket: number };
+}
+
+type Event = { id: number; event: 'upsert' | 'remove' | 'snapshot'; data: unknown };
+
+const encoder = new TextEncoder();
+const frame = (event: Event) =>
+	encoder.encode(`id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+
+/**
+ * A mock task API for MSW: list, change and stream tasks over HTTP, SSE and WebSocket, with
+ * faults on demand. One call is one server with its own data.
+ *
+ * @example
+ * const api = createTaskApi({ stream: { failTimes: 2, failure: 503, retryAfter: 1 } });
+ * setupWorker(...api.handlers).start();
+ */
+export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
+	const base = options.base ?? '/api';
+	const data = new Map((options.tasks ?? taskFixtures).map((task) => [task.id, { ...task }]));
+	const log: Event[] = [];
+	let seq = 0;
+	const streams = new Set<{ push(event: Event): void; end(): void }>();
+	const sockets = new Set<{
+		send(data: string): void;
+		close(code?: number, reason?: string): void;
+	}>();
+	const requests = { list: 0, stream: 0, commit: 0, socket: 0 };
+
+	const list = () => [...data.values()];
+	const broadcast = (event: Omit<Event, 'id'>) => {
+		const full = { ...event, id: ++seq };
+		log.push(full);
+		if (log.length > 500) log.shift();
+		for (const stream of streams) stream.push(full);
+		const message =
+			event.event === 'remove'
+				? { type: 'remove', ids: event.data }
+				: { type: 'upsert', ...(event.data as object) };
+		for (const socket of sockets) socket.send(JSON.stringify(message));
+	};
+
+	function apply(id: string, change: Partial<MockTask>, mutationId?: string): MockTask | undefined {
+		const current = data.get(id);
+		if (!current) return undefined;
+		const next = {
+			...current,
+			...change,
+			id,
+			version: current.version + 1,
+			updatedAt: new Date().toISOString()
+		};
+		data.set(id, next);
+		broadcast({ event: 'upsert', data: { item: next, ...(mutationId ? { mutationId } : {}) } });
+		return next;
+	}
+
+	/** Answers with the fault due for this request, if any. */
+	async function fault(faults: Faults | undefined, count: number): Promise<Response | undefined> {
+		if (!faults) return undefined;
+		if (faults.latency !== undefined) await delay(faults.latency);
+		// `failTimes` bounds the failures; `failure` alone fails every request.
+		const due =
+			faults.failTimes !== undefined ? count <= faults.failTimes : faults.failure !== undefined;
+		if (due) {
+			const failure = faults.failure ?? 503;
+			if (failure === 'network') return HttpResponse.error();
+			return new HttpResponse(null, {
+				status: failure,
+				headers: faults.retryAfter !== undefined ? { 'Retry-After': String(faults.retryAfter) } : {}
+			});
+		}
+		if (faults.contentType) {
+			return new HttpResponse('<!doctype html><title>Sign in to the network</title>', {
+				headers: { 'Content-Type': faults.contentType }
+			});
+		}
+		return undefined;
+	}
+
+	const handlers: Array<RequestHandler | WebSocketHandler> = [
+		http.get(`${base}/tasks`, async ({ request }) => {
+			const failed = await fault(options.list, ++requests.list);
+			if (failed) return failed;
+			const etag = `"v${seq}-${data.size}"`;
+			if (request.headers.get('If-None-Match') === etag)
+				return new HttpResponse(null, { status: 304, headers: { ETag: etag } });
+			return HttpResponse.json(list(), { headers: { ETag: etag } });
+		}),
+
+		http.patch(`${base}/tasks/:id`, async ({ request, params }) => {
+			requests.commit++;
+			const faults = options.commit ?? {};
+			if (faults.latency) await delay(faults.latency);
+			if (faults.mode === 'stall') await delay('infinite');
+			if (faults.mode === 'nack') return HttpResponse.json({ error: 'conflict' }, { status: 409 });
+			const body = (await request.json().catch(() => ({}))) as Partial<MockTask> & {
+				mutationId?: string;
+			};
+			const { mutationId, ...change } = body;
+			const next = apply(String(params.id), change, mutationId);
+			return next
+				? HttpResponse.json(next)
+				: HttpResponse.json({ error: 'not found' }, { status: 404 });
+		}),
+
+		http.get(`${base}/tasks/stream`, async ({ request }) => {
+			const faults = options.stream;
+			const failed = await fault(faults, ++requests.stream);
+			if (failed) return failed;
+			const lastId = Number(
+				request.headers.get('Last-Event-ID') ??
+					new URL(request.url).searchParams.get('lastEventId') ??
+					NaN
+			);
+			let sent = 0;
+			let timer: ReturnType<typeof setInterval> | undefined;
+			let entry: { push(event: Event): void; end(): void } | undefined;
+			const body = new ReadableStream<Uint8Array>({
+				start(controller) {
+					let open = true;
+					const end = () => {
+						if (!open) return;
+						open = false;
+						if (timer !== undefined) clearInterval(timer);
+						if (entry) streams.delete(entry);
+						controller.close();
+					};
+					const push = (event: Event) => {
+						if (!open) return;
+						controller.enqueue(frame(event));
+						if (faults?.dropAfter !== undefined && ++sent >= faults.dropAfter) end();
+					};
+					entry = { push, end };
+					request.signal.addEventListener('abort', () => {
+						open = false;
+						if (timer !== undefined) clearInterval(timer);
+						if (entry) streams.delete(entry);
+					});
+					controller.enqueue(encoder.encode(`retry: ${faults?.retry ?? 1000}\n\n`));
+					if (faults?.stall) return;
+					const replay = Number.isFinite(lastId) && log.some((event) => event.id === lastId);
+					if (replay) for (const event of log.filter((e) => e.id > lastId)) push(event);
+					else push({ id: seq, event: 'snapshot', data: list() });
+					streams.add(entry);
+					if (faults?.heartbeat) {
+						timer = setInterval(
+							() => open && controller.enqueue(encoder.encode(': ping\n\n')),
+							faults.heartbeat
+						);
+					}
+				}
+			});
+			return new HttpResponse(body, {
+				headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' }
+			});
+		})
+	];
+
+	if (options.socketUrl) {
+		const link = ws.link(options.socketUrl);
+		handlers.push(
+			link.addEventListener('connection', ({ client }) => {
+				requests.socket++;
+				sockets.add(client);
+				client.addEventListener('close', () => sockets.delete(client));
+				client.send(JSON.stringify({ type: 'snapshot', items: list() }));
+				client.addEventListener('message', async (event) => {
+					let message: {
+						type?: string;
+						ref?: string;
+						key?: string;
+						mutationId?: string;
+						item?: Partial<MockTask>;
+					};
+					try {
+						message = JSON.parse(String(event.data));
+					} catch {
+						return;
+					}
+					if (message.type !== 'mutation' || !message.ref) return;
+					requests.commit++;
+					const faults = options.commit ?? {};
+					if (faults.latency) await delay(faults.latency);
+					if (faults.mode === 'stall') return;
+					if (faults.mode === 'nack') {
+						client.send(
+							JSON.stringify({ type: 'ack', ref: message.ref, ok: false, error: 'conflict' })
+						);
+						return;
+					}
+					const next = apply(String(message.key), message.item ?? {}, message.mutationId);
+					client.send(
+						JSON.stringify({
+							type: 'ack',
+							ref: message.ref,
+							ok: next !== undefined,
+							result: next,
+							error: next ? undefined : 'not found'
+						})
+					);
+				});
+			})
+		);
+	}
+
+	return {
+		handlers,
+		tasks: list,
+		upsert(task) {
+			const existing = data.get(task.id);
+			if (existing) return apply(task.id, task)!;
+			const created: MockTask = {
+				title: '',
+				actor: '',
+				done: false,
+				updatedAt: new Date().toISOString(),
+				...task,
+				version: task.version ?? 1
+			};
+			data.set(created.id, created);
+			broadcast({ event: 'upsert', data: { item: created } });
+			return created;
+		},
+		remove(id) {
+			if (!data.delete(id)) return;
+			broadcast({ event: 'remove', data: [id] });
+		},
+		disconnectAll() {
+			for (const stream of [...streams]) stream.end();
+			for (const socket of [...sockets]) socket.close(1012, 'restart');
+		},
+		requests
+	};
+}
