@@ -79,6 +79,13 @@ describe('<ActivityTimeline> with plain items', () => {
 		expect(screen.getByRole('region')).toHaveAttribute('data-status', status);
 	});
 
+	it('does not claim to be loading once the connection gave up', () => {
+		render(ActivityTimeline<Task>, { items: [], state: { loaded: false, status: 'failed' } });
+		expect(screen.getByText('Live updates stopped.')).toBeInTheDocument();
+		expect(screen.queryByText('Loading activity…')).toBeNull();
+		expect(screen.getByRole('region')).not.toHaveAttribute('aria-busy');
+	});
+
 	it('shows an error with a working retry button', async () => {
 		const onRetry = vi.fn();
 		render(ActivityTimeline<Task>, { items: [task(1)], state: { status: 'failed' }, onRetry });

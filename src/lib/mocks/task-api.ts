@@ -66,6 +66,8 @@ export interface TaskApi {
 	disconnectAll(): void;
 	/** How many requests each endpoint got. */
 	readonly requests: { list: number; stream: number; commit: number; socket: number };
+	/** How many streams and sockets are open now. */
+	open(): { streams: number; sockets: number };
 }
 
 type Event = { id: number; event: 'upsert' | 'remove' | 'snapshot'; data: unknown };
@@ -297,6 +299,7 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 			for (const stream of [...streams]) stream.end();
 			for (const socket of [...sockets]) socket.close(1012, 'restart');
 		},
-		requests
+		requests,
+		open: () => ({ streams: streams.size, sockets: sockets.size })
 	};
 }

@@ -108,7 +108,7 @@ class LiveResource<T> implements Live<T> {
 		return this.#source?.connection.getSnapshot() ?? IDLE;
 	}
 	get canMutate() {
-		return this.#options.commit !== undefined;
+		return this.#options.commit !== undefined || this.#options.transport?.bidirectional === true;
 	}
 	toggle(key: RecordKey) {
 		return this.#store().toggle(key);
