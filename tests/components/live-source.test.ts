@@ -9,6 +9,7 @@ import CustomRow from '../harness/custom-row.svelte';
 import LiveHarness from '../harness/live-harness.svelte';
 import SharedHarness from '../harness/shared-harness.svelte';
 import BadgeFirst from '../harness/badge-first.svelte';
+import PlainChildren from '../harness/plain-children.svelte';
 
 let env: FakeEnv;
 beforeEach(() => {
@@ -32,6 +33,16 @@ describe('<LiveSource>', () => {
 		expect(badge).toHaveAttribute('data-transport', 'polling');
 		expect(badge).toHaveAttribute('data-degraded', 'true');
 		expect(badge).toHaveTextContent('Polling · live');
+	});
+
+	it('plain children (no snippet parameter) reach the connection through context', () => {
+		const transport = fakeTransport('sse');
+		render(PlainChildren, { transport });
+		expect(transport.attempts).toHaveLength(1);
+		transport.last.sink.opened();
+		transport.last.sink.message(JSON.stringify([task(1)]));
+		flushSync();
+		expect(document.querySelector('.srk-badge')).toHaveAttribute('data-status', 'live');
 	});
 
 	it('a component outside a LiveSource says what to wrap it in', () => {
