@@ -70,6 +70,7 @@ export default defineConfig({
 					include: [
 						'src/lib/core/**/*.test.ts',
 						'src/lib/socket.io/**/*.test.ts',
+						'src/lib/mocks/**/*.test.ts',
 						'tests/unit/**/*.test.ts',
 						'tests/integration/**/*.test.ts',
 						'tests/ssr/**/*.test.ts'

@@ -17,7 +17,7 @@ export const scenarios = {
 	/** The stream answers with a captive portal's HTML; polling works. */
 	sseBlockedFallsBackToPolling: (options?: TaskApiOptions) =>
 		createTaskApi({ ...options, stream: { contentType: 'text/html' } }),
-	/** Every request fails at the network level. */
+	/** The stream and the list fail at the network level (changes and the socket are not affected). */
 	offline: (options?: TaskApiOptions) =>
 		createTaskApi({ ...options, stream: { failure: 'network' }, list: { failure: 'network' } }),
 	/** The stream opens and then stays silent (a half-open connection). */
@@ -26,7 +26,7 @@ export const scenarios = {
 	serverRestart: (options?: TaskApiOptions) =>
 		createTaskApi({
 			...options,
-			stream: { dropAfter: 3, failTimes: 3, failure: 503, retryAfter: 1 }
+			stream: { dropAfter: 3, failAfterEnd: 2, failure: 503, retryAfter: 1 }
 		}),
 	/** Nothing ever answers: the loading state. */
 	loading: (options?: TaskApiOptions) =>

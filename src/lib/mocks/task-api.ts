@@ -3,7 +3,10 @@ import { taskFixtures, type MockTask } from './fixtures.js';
 
 /** How an endpoint misbehaves. */
 export interface Faults {
-	/** Fail this many requests, then answer normally. @defaultValue `0`, or every request with `failure` alone */
+	/**
+	 * Fail this many requests, then answer normally.
+	 * @defaultValue `0`, or every request when `failure` is given alone (without `failAfterEnd`)
+	 */
 	failTimes?: number;
 	/** How a failing request fails: a network error, or an HTTP status. @defaultValue `503` */
 	failure?: 'network' | number;
@@ -18,6 +21,11 @@ export interface Faults {
 export interface StreamFaults extends Faults {
 	/** End each stream cleanly after this many events. */
 	dropAfter?: number;
+	/**
+	 * After the server ends streams (`dropAfter`, `disconnectAll()`), fail this many of the next
+	 * attempts (with `failure` and `retryAfter`), as while a server restarts.
+	 */
+	failAfterEnd?: number;
 	/** Send the headers, then nothing (a half-open stream). */
 	stall?: boolean;
 	/** Send `: ping` comments this often (milliseconds). */
@@ -95,6 +103,8 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 		close(code?: number, reason?: string): void;
 	}>();
 	const requests = { list: 0, stream: 0, commit: 0, socket: 0 };
+	/** Stream attempts still to fail after the server ended streams (`failAfterEnd`). */
+	let restarting = 0;
 
 	const list = () => [...data.values()];
 	const broadcast = (event: Omit<Event, 'id'>) => {
@@ -125,12 +135,19 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 	}
 
 	/** Answers with the fault due for this request, if any. */
-	async function fault(faults: Faults | undefined, count: number): Promise<Response | undefined> {
+	async function fault(
+		faults: StreamFaults | undefined,
+		count: number,
+		forced = false
+	): Promise<Response | undefined> {
 		if (!faults) return undefined;
 		if (faults.latency !== undefined) await delay(faults.latency);
-		// `failTimes` bounds the failures; `failure` alone fails every request.
+		// `failTimes` bounds the failures; `failure` alone (without `failAfterEnd`) fails every request.
 		const due =
-			faults.failTimes !== undefined ? count <= faults.failTimes : faults.failure !== undefined;
+			forced ||
+			(faults.failTimes !== undefined
+				? count <= faults.failTimes
+				: faults.failure !== undefined && faults.failAfterEnd === undefined);
 		if (due) {
 			const failure = faults.failure ?? 503;
 			if (failure === 'network') return HttpResponse.error();
@@ -175,7 +192,9 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 
 		http.get(`${base}/tasks/stream`, async ({ request }) => {
 			const faults = options.stream;
-			const failed = await fault(faults, ++requests.stream);
+			const forced = restarting > 0;
+			if (forced) restarting--;
+			const failed = await fault(faults, ++requests.stream, forced);
 			if (failed) return failed;
 			const lastId = Number(
 				request.headers.get('Last-Event-ID') ??
@@ -183,17 +202,23 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 					NaN
 			);
 			let sent = 0;
+			let open = true;
 			let timer: ReturnType<typeof setInterval> | undefined;
 			let entry: { push(event: Event): void; end(): void } | undefined;
+			/** Forgets the stream: its client went away, or the server ends it. */
+			const release = () => {
+				open = false;
+				if (timer !== undefined) clearInterval(timer);
+				if (entry) streams.delete(entry);
+			};
 			const body = new ReadableStream<Uint8Array>({
 				start(controller) {
-					let open = true;
 					const end = () => {
 						if (!open) return;
-						open = false;
-						if (timer !== undefined) clearInterval(timer);
-						if (entry) streams.delete(entry);
+						release();
 						controller.close();
+						// Streams the server ends together are one restart.
+						if (faults?.failAfterEnd) restarting = faults.failAfterEnd;
 					};
 					const push = (event: Event) => {
 						if (!open) return;
@@ -201,11 +226,7 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 						if (faults?.dropAfter !== undefined && ++sent >= faults.dropAfter) end();
 					};
 					entry = { push, end };
-					request.signal.addEventListener('abort', () => {
-						open = false;
-						if (timer !== undefined) clearInterval(timer);
-						if (entry) streams.delete(entry);
-					});
+					request.signal.addEventListener('abort', release);
 					controller.enqueue(encoder.encode(`retry: ${faults?.retry ?? 1000}\n\n`));
 					if (faults?.stall) return;
 					const replay = Number.isFinite(lastId) && log.some((event) => event.id === lastId);
@@ -218,7 +239,10 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 							faults.heartbeat
 						);
 					}
-				}
+				},
+				// The client closed the stream. Behind a service worker (an EventSource closed in the
+				// browser) this is the only sign of it: the request's signal never aborts.
+				cancel: release
 			});
 			return new HttpResponse(body, {
 				headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' }
