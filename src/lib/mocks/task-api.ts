@@ -127,7 +127,7 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 			...change,
 			id,
 			version: current.version + 1,
-			updatedAt: new Date().toISOString()
+			updatedAt: change.updatedAt ?? new Date().toISOString()
 		};
 		data.set(id, next);
 		broadcast({ event: 'upsert', data: { item: next, ...(mutationId ? { mutationId } : {}) } });
