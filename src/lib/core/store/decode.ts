@@ -61,28 +61,31 @@ export function defaultDecode<T>(data: unknown, meta: MessageMeta): Update<T> | 
 	}
 }
 
+/**
+ * An update's payload: the first of `fields` present in an envelope (`{ type, items }`), or, under a
+ * named event, the value itself (`event: upsert` with the bare item).
+ */
+function payloadOf(value: unknown, fields: string[], named: boolean): unknown {
+	if (isRecord(value)) for (const field of fields) if (field in value) return value[field];
+	return named ? value : undefined;
+}
+
 function typed<T>(
 	type: string,
 	value: unknown,
 	data: unknown,
 	event: string | undefined
 ): Update<T> {
-	// `{ type, items }` / `{ type, ids }` envelopes, or the bare payload under a named event.
-	const payload = isRecord(value) && event === undefined ? value : { items: value, ids: value };
+	const named = event !== undefined;
 	switch (type) {
 		case 'snapshot': {
-			const items = isRecord(value) && 'items' in value ? value.items : payload.items;
+			const items = payloadOf(value, ['items'], named);
 			if (!Array.isArray(items))
 				throw new DecodeError(messages.badShape(event, 'a snapshot array'), data, event);
 			return { type: 'snapshot', items: items as T[] };
 		}
 		case 'upsert': {
-			const items =
-				isRecord(value) && 'items' in value
-					? value.items
-					: isRecord(value) && 'item' in value
-						? value.item
-						: payload.items;
+			const items = payloadOf(value, ['items', 'item'], named);
 			// The server's echo of a client change names it, so the change settles at once.
 			const echo =
 				isRecord(value) && typeof value.mutationId === 'string'
@@ -94,12 +97,7 @@ function typed<T>(
 			throw new DecodeError(messages.badShape(event, 'an item or an array of items'), data, event);
 		}
 		case 'remove': {
-			const ids =
-				isRecord(value) && 'ids' in value
-					? value.ids
-					: isRecord(value) && 'id' in value
-						? value.id
-						: payload.ids;
+			const ids = payloadOf(value, ['ids', 'id'], named);
 			if (isKey(ids)) return { type: 'remove', ids: [ids] };
 			if (Array.isArray(ids) && ids.every(isKey)) return { type: 'remove', ids };
 			throw new DecodeError(messages.badShape(event, 'an id or an array of ids'), data, event);
