@@ -9,6 +9,7 @@ import type { Commit } from '../../src/lib/core/index.js';
 import {
 	closeAllServers,
 	createTaskSource,
+	patchCommit,
 	serverList,
 	startTaskServer,
 	stopAllSources,
@@ -45,18 +46,7 @@ function expectExactly(source: TaskSource, server: TaskServer) {
 }
 
 /** An HTTP commit, as an app would write it for a one-way transport. */
-const commitTo =
-	(server: TaskServer): Commit<Task> =>
-	async ({ key, item, signal }) => {
-		const response = await fetch(`${server.origin}/tasks/${encodeURIComponent(key)}`, {
-			method: 'PATCH',
-			headers: { 'Content-Type': 'application/json' },
-			body: JSON.stringify({ done: item.done }),
-			signal
-		});
-		if (!response.ok) throw new Error(`PATCH answered ${response.status}`);
-		return (await response.json()) as Task;
-	};
+const commitTo = (server: TaskServer): Commit<Task> => patchCommit(server.origin);
 
 describe('server restart while clients are live', () => {
 	it('S20 S26 restart that loses the event log: three pages recover, resync once each, converge', async () => {

@@ -1,3 +1,4 @@
+import type { Commit } from '../../src/lib/core/index.js';
 /**
  * Real HTTP servers for the integration tests: a task list with an SSE stream (`GET /stream`), the
  * list as JSON with an ETag (`GET /tasks`) and a change endpoint (`PATCH /tasks/:id`). Everything
@@ -474,3 +475,18 @@ export function sortById(tasks: readonly Task[]): Task[] {
 
 /** The server's list, sorted by id. */
 export const serverList = (server: TaskServer): Task[] => sortById(server.db.list());
+
+/** A `commit` that PATCHes `{ done }` to a task server and returns its row; `calls` records the keys sent. */
+export function patchCommit(origin: string, calls?: string[]): Commit<Task> {
+	return async ({ key, item, signal }) => {
+		calls?.push(key);
+		const response = await fetch(`${origin}/tasks/${encodeURIComponent(key)}`, {
+			method: 'PATCH',
+			headers: { 'Content-Type': 'application/json' },
+			body: JSON.stringify({ done: item.done }),
+			signal
+		});
+		if (!response.ok) throw new Error(`PATCH answered ${response.status}`);
+		return (await response.json()) as Task;
+	};
+}

@@ -30,6 +30,7 @@ import {
 	type LiveSourceOptions,
 	type Row
 } from '../../src/lib/core/index.js';
+import { patchCommit as patchTo } from './servers.js';
 
 interface Task {
 	id: string;
@@ -354,19 +355,8 @@ const waitStatus = (client: Client, statuses: string[], timeout = 2000) =>
 	});
 
 /** An HTTP commit for a one-way transport, as an app would write it. */
-const patchCommit =
-	(server: WsTaskServer, calls: string[]): Commit<Task> =>
-	async ({ key, item, signal }) => {
-		calls.push(key);
-		const response = await fetch(`${server.origin}/tasks/${encodeURIComponent(key)}`, {
-			method: 'PATCH',
-			headers: { 'Content-Type': 'application/json' },
-			body: JSON.stringify({ done: item.done }),
-			signal
-		});
-		if (!response.ok) throw new Error(`PATCH answered ${response.status}`);
-		return (await response.json()) as Task;
-	};
+const patchCommit = (server: WsTaskServer, calls: string[]): Commit<Task> =>
+	patchTo(server.origin, calls);
 
 // ---------------------------------------------------------------------------------------------
 
