@@ -160,6 +160,53 @@ describe('the task socket (ws.link) with websocket()', () => {
 	});
 });
 
+describe('the socket.io server (socketIoUrl) with socketIo()', () => {
+	const IO = 'wss://realtime.test';
+	let socketIo: typeof import('../../src/lib/socket.io/index.js').socketIo;
+	// socket.io-client captures WebSocket when it loads: load it after the worker started.
+	beforeAll(async () => {
+		({ socketIo } = await import('../../src/lib/socket.io/index.js'));
+	});
+	const io = () => socketIo({ url: IO, options: { transports: ['websocket'] } });
+
+	it('S19 sends the snapshot on connect, acks a toggle, and syncs it to a second page', async () => {
+		const api = serve({ socketIoUrl: IO });
+		const mine = start({ transport: io() });
+		const theirs = start({ transport: io() });
+		await expect.poll(() => [items(mine).length, items(theirs).length]).toEqual([5, 5]);
+		expect(state(mine)).toMatchObject({ status: 'live', transport: 'socket.io' });
+		expect(api.open().sockets).toBe(2);
+		const confirmed = await mine.store.toggle('t-106');
+		expect(confirmed).toMatchObject({ id: 't-106', done: true, version: 3 });
+		await expect.poll(() => row(theirs, 't-106')?.item).toMatchObject({ done: true, version: 3 });
+		mine.store.flush();
+		expect(row(mine, 't-106')).toMatchObject({ status: 'settled', item: { done: true } });
+		api.remove('t-104');
+		await expect.poll(() => byId(items(theirs))).toEqual(byId(api.tasks()));
+	});
+
+	it('S18 nack: a refused toggle rolls back and is marked failed', async () => {
+		const api = serve({ socketIoUrl: IO, commit: { mode: 'nack' } });
+		const live = start({ transport: io() });
+		await expect.poll(() => items(live).length).toBe(5);
+		await expect(live.store.toggle('t-106')).rejects.toThrow(/conflict/);
+		live.store.flush();
+		expect(row(live, 't-106')).toMatchObject({ status: 'failed', item: { done: false } });
+		expect(task(api, 't-106')).toEqual(fixture('t-106'));
+	});
+
+	it('S26 api.disconnectAll() drops the socket; the engine reconnects and catches up', async () => {
+		const api = serve({ socketIoUrl: IO });
+		const live = start({ transport: io() });
+		await expect.poll(() => state(live).status).toBe('live');
+		api.disconnectAll();
+		api.upsert({ id: 't-202', title: 'Made while the socket was down' });
+		await expect.poll(() => byId(items(live))).toEqual(byId(api.tasks()));
+		expect(live.statuses).toEqual(['connecting', 'live', 'reconnecting', 'live']);
+		expect(api.open().sockets).toBe(1);
+	});
+});
+
 describe('the SSE stream with the browser’s EventSource', () => {
 	it('receives the snapshot and a later api.upsert()', async () => {
 		const api = serve();

@@ -14,6 +14,12 @@ export const scenarios = {
 			stream: { failTimes: 2, failure: 503 },
 			list: { failTimes: 2, failure: 503 }
 		}),
+	/**
+	 * The stream fails three times at the network level, then works again; the list always
+	 * answers. A `fallback(sse, polling)` chain moves to polling, then probes its way back to SSE.
+	 */
+	sseOutage: (options?: TaskApiOptions) =>
+		createTaskApi({ ...options, stream: { failTimes: 3, failure: 'network' } }),
 	/** The stream answers with a captive portal's HTML; polling works. */
 	sseBlockedFallsBackToPolling: (options?: TaskApiOptions) =>
 		createTaskApi({ ...options, stream: { contentType: 'text/html' } }),

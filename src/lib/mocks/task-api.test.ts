@@ -619,6 +619,20 @@ describe('scenarios', () => {
 		await expect.poll(() => items(live).length).toBe(5);
 	});
 
+	it('S05 sseOutage: the chain falls back to polling, then probes its way back to SSE', async () => {
+		const api = serve(scenarios.sseOutage({ base: BASE }));
+		const live = start({
+			transport: fallback([stream(), list()], { probeInterval: 30 }),
+			retry: { baseDelay: 20, minDelay: 10 }
+		});
+		await expect.poll(() => state(live).transport).toBe('polling');
+		expect(state(live)).toMatchObject({ status: 'live', degraded: true });
+		await expect.poll(() => state(live).transport).toBe('sse');
+		expect(state(live)).toMatchObject({ status: 'live', degraded: false });
+		expect(api.requests.stream).toBe(4);
+		await expect.poll(() => items(live)).toEqual(taskFixtures);
+	});
+
 	it('S04 sseBlockedFallsBackToPolling: the stream answers HTML; the chain goes live on polling, degraded', async () => {
 		const api = serve(scenarios.sseBlockedFallsBackToPolling({ base: BASE }));
 		const portal = await fetch(STREAM, { headers: { accept: 'text/event-stream' } });

@@ -50,6 +50,14 @@ export interface TaskApiOptions {
 	base?: string;
 	/** A WebSocket URL to serve the task socket on (`ws.link`), e.g. `'wss://realtime.test/tasks'`. */
 	socketUrl?: string;
+	/**
+	 * The origin of a socket.io server to serve (`'wss://realtime.test'`): engine.io 4 over
+	 * WebSocket at `/socket.io/`, the default namespace, with acknowledgements. Sends
+	 * `task:snapshot` on connect, `task:sync` (`{ item, mutationId }`) and `task:remove` (ids) on
+	 * change, and answers `task:update` (`{ key, item, mutationId }`) with `{ ok, result | error }`.
+	 * Clients must connect with `transports: ['websocket']`.
+	 */
+	socketIoUrl?: string;
 	/** The tasks to start with. @defaultValue {@link taskFixtures} */
 	tasks?: readonly MockTask[];
 	/** Faults of `GET {base}/tasks`. */
@@ -98,10 +106,8 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 	const log: Event[] = [];
 	let seq = 0;
 	const streams = new Set<{ push(event: Event): void; end(): void }>();
-	const sockets = new Set<{
-		send(data: string): void;
-		close(code?: number, reason?: string): void;
-	}>();
+	/** Open sockets (plain and socket.io), each told about every change in its own framing. */
+	const sockets = new Set<{ push(event: Event): void; close(): void }>();
 	const requests = { list: 0, stream: 0, commit: 0, socket: 0 };
 	/** Stream attempts still to fail after the server ended streams (`failAfterEnd`). */
 	let restarting = 0;
@@ -112,12 +118,27 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 		log.push(full);
 		if (log.length > 500) log.shift();
 		for (const stream of streams) stream.push(full);
-		const message =
-			event.event === 'remove'
-				? { type: 'remove', ids: event.data }
-				: { type: 'upsert', ...(event.data as object) };
-		for (const socket of sockets) socket.send(JSON.stringify(message));
+		for (const socket of sockets) socket.push(full);
 	};
+
+	/**
+	 * Applies a change that came over a socket; answers as an acknowledgement would, or not at all
+	 * (a stalled ack).
+	 */
+	async function commitFromSocket(message: {
+		key?: unknown;
+		mutationId?: unknown;
+		item?: Partial<MockTask>;
+	}): Promise<{ ok: boolean; result?: MockTask; error?: string } | undefined> {
+		requests.commit++;
+		const faults = options.commit ?? {};
+		if (faults.latency) await delay(faults.latency);
+		if (faults.mode === 'stall') return undefined;
+		if (faults.mode === 'nack') return { ok: false, error: 'conflict' };
+		const mutationId = typeof message.mutationId === 'string' ? message.mutationId : undefined;
+		const next = apply(String(message.key), message.item ?? {}, mutationId);
+		return next ? { ok: true, result: next } : { ok: false, error: 'not found' };
+	}
 
 	function apply(id: string, change: Partial<MockTask>, mutationId?: string): MockTask | undefined {
 		const current = data.get(id);
@@ -251,47 +272,83 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 	];
 
 	if (options.socketUrl) {
-		const link = ws.link(options.socketUrl);
 		handlers.push(
-			link.addEventListener('connection', ({ client }) => {
+			ws.link(options.socketUrl).addEventListener('connection', ({ client }) => {
 				requests.socket++;
-				sockets.add(client);
-				client.addEventListener('close', () => sockets.delete(client));
+				const entry = {
+					push(event: Event) {
+						const message =
+							event.event === 'remove'
+								? { type: 'remove', ids: event.data }
+								: { type: 'upsert', ...(event.data as object) };
+						client.send(JSON.stringify(message));
+					},
+					close: () => client.close(1012, 'restart')
+				};
+				sockets.add(entry);
+				client.addEventListener('close', () => sockets.delete(entry));
 				client.send(JSON.stringify({ type: 'snapshot', items: list() }));
 				client.addEventListener('message', async (event) => {
-					let message: {
-						type?: string;
-						ref?: string;
-						key?: string;
-						mutationId?: string;
-						item?: Partial<MockTask>;
-					};
+					let message: { type?: string; ref?: string; key?: string; item?: Partial<MockTask> };
 					try {
 						message = JSON.parse(String(event.data));
 					} catch {
 						return;
 					}
 					if (message.type !== 'mutation' || !message.ref) return;
-					requests.commit++;
-					const faults = options.commit ?? {};
-					if (faults.latency) await delay(faults.latency);
-					if (faults.mode === 'stall') return;
-					if (faults.mode === 'nack') {
-						client.send(
-							JSON.stringify({ type: 'ack', ref: message.ref, ok: false, error: 'conflict' })
-						);
+					const answer = await commitFromSocket(message);
+					if (answer) client.send(JSON.stringify({ type: 'ack', ref: message.ref, ...answer }));
+				});
+			})
+		);
+	}
+
+	if (options.socketIoUrl) {
+		const origin = options.socketIoUrl.replace(/\/+$/, '');
+		handlers.push(
+			// MSW matches a socket.io client's URL without its `/socket.io/` path.
+			ws.link(`${origin}/`).addEventListener('connection', ({ client }) => {
+				requests.socket++;
+				// engine.io 4 over WebSocket: one packet per frame, its type the first character
+				// (0 open, 2 ping, 3 pong, 4 message); a socket.io packet rides in a message
+				// (0 connect, 1 disconnect, 2 event, 3 ack), with an ack id before its JSON.
+				const emit = (name: string, data: unknown) =>
+					client.send(`42${JSON.stringify([name, data])}`);
+				const entry = {
+					push(event: Event) {
+						if (event.event === 'remove') emit('task:remove', event.data);
+						else emit('task:sync', event.data);
+					},
+					close: () => client.close(1012, 'restart')
+				};
+				const pingInterval = 25_000;
+				const pings = setInterval(() => client.send('2'), pingInterval);
+				client.addEventListener('close', () => {
+					clearInterval(pings);
+					sockets.delete(entry);
+				});
+				client.send(
+					`0${JSON.stringify({ sid: `mock-${requests.socket}`, upgrades: [], pingInterval, pingTimeout: 20_000, maxPayload: 1_000_000 })}`
+				);
+				client.addEventListener('message', async (event) => {
+					const packet = String(event.data);
+					if (packet.startsWith('40')) {
+						client.send(`40${JSON.stringify({ sid: `mock-ns-${requests.socket}` })}`);
+						sockets.add(entry);
+						emit('task:snapshot', list());
 						return;
 					}
-					const next = apply(String(message.key), message.item ?? {}, message.mutationId);
-					client.send(
-						JSON.stringify({
-							type: 'ack',
-							ref: message.ref,
-							ok: next !== undefined,
-							result: next,
-							error: next ? undefined : 'not found'
-						})
-					);
+					const match = /^42(\d*)(\[.*)$/s.exec(packet);
+					if (!match) return;
+					let name: unknown, body: unknown;
+					try {
+						[name, body] = JSON.parse(match[2]!) as unknown[];
+					} catch {
+						return;
+					}
+					if (name !== 'task:update' || typeof body !== 'object' || body === null) return;
+					const answer = await commitFromSocket(body as Parameters<typeof commitFromSocket>[0]);
+					if (answer && match[1]) client.send(`43${match[1]}${JSON.stringify([answer])}`);
 				});
 			})
 		);
@@ -321,7 +378,7 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 		},
 		disconnectAll() {
 			for (const stream of [...streams]) stream.end();
-			for (const socket of [...sockets]) socket.close(1012, 'restart');
+			for (const socket of [...sockets]) socket.close();
 		},
 		requests,
 		open: () => ({ streams: streams.size, sockets: sockets.size })
