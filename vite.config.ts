@@ -33,7 +33,9 @@ const browser = () => ({
 	expect: {
 		toMatchScreenshot: {
 			comparatorName: 'pixelmatch' as const,
-			comparatorOptions: { threshold: 0.1, allowedMismatchedPixelRatio: 0 }
+			comparatorOptions: { threshold: 0.1, allowedMismatchedPixelRatio: 0 },
+			// Animations finished or stopped, no blinking caret: the same pixels every run.
+			screenshotOptions: { animations: 'disabled' as const, caret: 'hide' as const }
 		}
 	}
 });

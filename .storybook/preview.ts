@@ -62,7 +62,11 @@ const preview: Preview = {
 		const network = globals.network as ScenarioName | 'story' | undefined;
 		const base = parameters.mockBase as string | undefined;
 		if (network && network !== 'story' && base) {
-			const api = createScenario(network, { base, socketUrl: parameters.mockSocketUrl });
+			const api = createScenario(network, {
+				base,
+				socketUrl: parameters.mockSocketUrl,
+				socketIoUrl: parameters.mockSocketIoUrl
+			});
 			worker.use(...api.handlers);
 		}
 	},

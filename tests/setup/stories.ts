@@ -1,6 +1,12 @@
 // Every story run as a test also gets a screenshot compared against its committed baseline.
 import { afterEach, expect } from 'vitest';
 import { page } from 'vitest/browser';
+import { freezeDate } from '../../src/lib/mocks/index.js';
+import { STORY_NOW } from '../../src/stories/fixtures.js';
+
+// Every time on screen (`3 minutes ago`, `retrying in 60 s`) is read from a clock stopped at the
+// stories' `now`; timers still run, so connections and retries behave as they would.
+freezeDate(STORY_NOW);
 
 interface StoryTestContext {
 	story?: { id: string; parameters: { screenshot?: boolean } };
