@@ -18,6 +18,7 @@ const steps = [
 	['lint', 'npm run --silent lint'],
 	['unit (jsdom + node, core coverage)', `${vitest('unit', ['unit', 'node'])} --coverage`],
 	['browser + stories (Chromium)', vitest('browser', ['browser', 'storybook'])],
+	['Storybook static build under a sub-path', 'node scripts/check-storybook-build.js'],
 	['package', 'npm run --silent package'],
 	['pack contents', 'node scripts/check-pack.js']
 ];

@@ -1,7 +1,7 @@
 // `npm run test:visual:flake -- 20`: runs the visual suite (every story, each compared with its
 // screenshot baseline) N times and counts the screenshots that differed. The goal is 0.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { ensureChromium } from './chromium.js';
 
 const runs = Number(process.argv[2] ?? 10);
@@ -27,6 +27,11 @@ for (let run = 1; run <= runs; run++) {
 		`npx vitest run --project storybook --reporter=dot --reporter=json --outputFile.json=${file}`,
 		{ stdio: ['ignore', 'ignore', 'inherit'], env, shell: true }
 	);
+	if (!existsSync(file)) {
+		otherFailures++;
+		console.error(`run ${run}: the suite did not run (no report)`);
+		continue;
+	}
 	const result = JSON.parse(readFileSync(file, 'utf8'));
 	const differed = [];
 	for (const suite of result.testResults) {
