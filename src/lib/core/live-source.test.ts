@@ -49,15 +49,17 @@ describe('createLiveSource', () => {
 		transport.last.sink.opened({ bidirectional: true });
 		const sent = transport.last.sent;
 		const toggled = live.store.toggle(1);
+		const mutationId = (sent[0] as { mutationId: string }).mutationId;
+		expect(mutationId).toMatch(/^[0-9a-f]{16}\.1$/);
 		expect(sent).toEqual([
-			{ type: 'mutation', mutationId: 'm1', key: '1', item: task(1, { done: true }) }
+			{ type: 'mutation', mutationId, key: '1', item: task(1, { done: true }) }
 		]);
 		await toggled;
 		expect(rows(live)[0]).toMatchObject({ status: 'settled', item: { done: true } });
 		transport.last.sink.message({
 			type: 'upsert',
 			items: [task(1, { done: true, version: 2 })],
-			mutationId: 'm1'
+			mutationId
 		});
 		expect(rows(live)[0]).toMatchObject({ status: 'settled', item: { done: true, version: 2 } });
 	});

@@ -370,6 +370,27 @@ describe('createRecordStore', () => {
 			});
 		});
 
+		it("S19 mutation ids are unique across stores: another tab's echo does not settle this one's change", async () => {
+			const ids: string[] = [];
+			const commit = (change: { mutationId: string }) => {
+				ids.push(change.mutationId);
+				return new Promise<never>(() => {});
+			};
+			const mine = setup({ initial: [task(1), task(2)], commit }).store;
+			const theirs = setup({ initial: [task(1), task(2)], commit }).store;
+			void mine.toggle(2);
+			void theirs.toggle(1);
+			expect(ids).toHaveLength(2);
+			expect(ids[0]).not.toBe(ids[1]);
+			// Their change to row 1 comes back to every tab with their mutation id.
+			mine.receive({ type: 'upsert', items: [task(1, 2, { done: true })], mutationId: ids[1] });
+			mine.flush();
+			expect(mine.getSnapshot().rows.find((row) => row.key === '2')).toMatchObject({
+				status: 'pending',
+				item: { done: true }
+			});
+		});
+
 		it('settle(mutationId) confirms a pending change from an ack', async () => {
 			let id = '';
 			const { store } = setup({

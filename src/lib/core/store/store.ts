@@ -178,6 +178,9 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	>();
 	let seq = 0;
 	let mutationCount = 0;
+	// Mutation ids travel to the server and come back in echoes that every client sees: they must
+	// not collide between tabs, page loads or users.
+	const mutationPrefix = uniquePrefix();
 	let loaded = options.initial !== undefined;
 	let dropped = 0;
 	let dirty = false;
@@ -486,7 +489,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		// Fails here, before anything is shown, if the change cannot apply to this row.
 		apply(previous);
 		const overlay: Overlay<T> = {
-			id: `m${++mutationCount}`,
+			id: `${mutationPrefix}.${++mutationCount}`,
 			change: apply,
 			status: 'pending',
 			baseVersion: versionOf?.(entry.item),
@@ -562,4 +565,13 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			listeners.clear();
 		}
 	};
+}
+
+/** 16 random hex digits (a UUID's where the platform has one). */
+function uniquePrefix(): string {
+	const uuid = globalThis.crypto?.randomUUID?.();
+	if (uuid) return uuid.replaceAll('-', '').slice(0, 16);
+	let id = '';
+	for (let i = 0; i < 16; i++) id += Math.floor(Math.random() * 16).toString(16);
+	return id;
 }
