@@ -61,12 +61,17 @@ function packagesReached(entry) {
 }
 
 const optionalPeers = ['socket.io-client', 'msw'];
-for (const entry of ['dist/index.js', 'dist/core/index.js']) {
+for (const entry of ['dist/index.js', 'dist/core/index.js', 'dist/server/index.js']) {
 	const reached = packagesReached(entry);
-	const leaked = optionalPeers.filter((name) => reached.has(name));
+	// The server helper runs on any Fetch-API server: no packages at all, not even Node's.
+	const allowed = entry === 'dist/server/index.js' ? [] : [...reached];
+	const leaked = [
+		...optionalPeers.filter((name) => reached.has(name)),
+		...[...reached].filter((name) => !allowed.includes(name))
+	];
 	if (leaked.length) {
 		console.error(
-			`${entry} pulls in ${leaked.join(', ')}: optional peers must stay in their own entry.`
+			`${entry} pulls in ${leaked.join(', ')}: optional peers stay in their own entry, and the server helper imports no package.`
 		);
 		process.exit(1);
 	}

@@ -1,0 +1,9 @@
+export {
+	createEventLog,
+	sseResponse,
+	type EventLog,
+	type EventLogOptions,
+	type LoggedEvent,
+	type SseEvent,
+	type SseResponseOptions
+} from './sse.js';

@@ -1,0 +1,429 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createEventLog, sseResponse, type SseEvent, type SseResponseOptions } from './index.js';
+
+const URL_ = 'http://localhost/events';
+
+/** Interval functions that count what is live and fire on demand. */
+function fakeTimers() {
+	const live = new Map<number, { cb: () => void; ms: number }>();
+	let next = 0;
+	return {
+		live,
+		setInterval: vi.fn((cb: () => void, ms: number) => {
+			live.set(++next, { cb, ms });
+			return next;
+		}),
+		clearInterval: (handle: unknown) => void live.delete(handle as number),
+		fire: () => [...live.values()].forEach(({ cb }) => cb())
+	};
+}
+
+type Frame = { id?: string; event?: string; data?: string; retry?: string; comment?: string };
+
+function parse(text: string): Frame[] {
+	return text
+		.split('\n\n')
+		.filter(Boolean)
+		.map((block) => {
+			const frame: Frame = {};
+			for (const line of block.split('\n')) {
+				if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+				else {
+					const [field, value] = [
+						line.slice(0, line.indexOf(': ')),
+						line.slice(line.indexOf(': ') + 2)
+					];
+					if (field === 'data')
+						frame.data = frame.data === undefined ? value : `${frame.data}\n${value}`;
+					else frame[field as 'id' | 'event' | 'retry'] = value;
+				}
+			}
+			return frame;
+		});
+}
+
+/** Reads the body in the background; `read()` returns everything received so far. */
+function client(response: Response) {
+	const reader = response.body!.getReader();
+	const decoder = new TextDecoder();
+	const state = { text: '', done: false, error: undefined as unknown };
+	void (async () => {
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) return void (state.done = true);
+			state.text += decoder.decode(value, { stream: true });
+		}
+	})().catch((error: unknown) => (state.error = error));
+	const read = async () => {
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		const frames = parse(state.text);
+		return { ...state, frames, events: frames.filter((f) => f.data !== undefined) };
+	};
+	return { reader, read };
+}
+
+const open = (options: Partial<SseResponseOptions> & { lastEventId?: string; url?: string }) => {
+	const timers = fakeTimers();
+	const { lastEventId, url = URL_, ...rest } = options;
+	const request = new Request(url, {
+		headers: lastEventId !== undefined ? { 'Last-Event-ID': lastEventId } : {}
+	});
+	const response = sseResponse({ request, timers, ...rest });
+	return { response, timers, ...client(response) };
+};
+
+const ids = (frames: Frame[]) => frames.map((f) => f.id);
+
+describe('createEventLog', () => {
+	it('assigns increasing ids, keeps at most `limit` events and replays what follows an id', () => {
+		const log = createEventLog({ limit: 3 });
+		expect(log.lastId).toBe(0);
+		for (let i = 1; i <= 5; i++) expect(log.append({ event: 'upsert', data: i }).id).toBe(i);
+		expect(log.lastId).toBe(5);
+		expect(log.since(2)?.map((e) => e.data)).toEqual([3, 4, 5]);
+		expect(log.since('4')).toEqual([{ id: 5, event: 'upsert', data: 5 }]);
+		expect(log.since(5)).toEqual([]);
+		expect(log.since(1)).toBeUndefined(); // evicted: event 2 is gone
+		for (const garbage of [6, -1, 2.5, 'abc', '', ' 3', '3a', '1e1']) {
+			expect(log.since(garbage)).toBeUndefined();
+		}
+	});
+
+	it('starts after `startId`, and knows an empty log is up to date only at that id', () => {
+		const log = createEventLog({ startId: 100 });
+		expect(log.lastId).toBe(100);
+		expect(log.since(100)).toEqual([]);
+		expect(log.since(99)).toBeUndefined();
+		expect(log.append({ data: 'x' }).id).toBe(101);
+		expect(log.since(100)?.map((e) => e.id)).toEqual([101]);
+	});
+
+	it('tells every listener until it unsubscribes, even when one throws', () => {
+		const log = createEventLog();
+		const seen: number[] = [];
+		const broken = log.subscribe(() => {
+			throw new Error('listener broke');
+		});
+		const stop = log.subscribe((e) => seen.push(e.id));
+		expect(log.listeners).toBe(2);
+		expect(() => log.append({ data: 1 })).toThrow('listener broke');
+		expect(seen).toEqual([1]);
+		expect(log.lastId).toBe(1);
+		broken();
+		log.append({ data: 2 });
+		stop();
+		stop();
+		log.append({ data: 3 });
+		expect(seen).toEqual([1, 2]);
+		expect(log.listeners).toBe(0);
+	});
+
+	it('refuses a bad limit or startId, naming the option and the value', () => {
+		expect(() => createEventLog({ limit: 0 })).toThrow(TypeError);
+		expect(() => createEventLog({ limit: 0 })).toThrow(/`limit`.*got 0/);
+		expect(() => createEventLog({ limit: 2.5 })).toThrow(/`limit`.*got 2\.5/);
+		expect(() => createEventLog({ limit: '10' as unknown as number })).toThrow(/`limit`.*got "10"/);
+		expect(() => createEventLog({ startId: -1 })).toThrow(/`startId`.*got -1/);
+	});
+
+	it('refuses an event name with a line break or NUL, or data that is not JSON, leaving the log alone', () => {
+		const log = createEventLog();
+		const listener = vi.fn();
+		log.subscribe(listener);
+		expect(() => log.append({ event: 'a\nb', data: 1 })).toThrow(TypeError);
+		expect(() => log.append({ event: 'a\nb', data: 1 })).toThrow(/`event`.*"a\\nb"/);
+		expect(() => log.append({ event: 'a\0', data: 1 })).toThrow(/`event`/);
+		expect(() => log.append({ data: 1n })).toThrow(TypeError);
+		expect(log.lastId).toBe(0);
+		expect(log.since(0)).toEqual([]);
+		expect(listener).not.toHaveBeenCalled();
+	});
+});
+
+describe('sseResponse', () => {
+	it('answers with event-stream headers, merging extra ones', () => {
+		const { response } = open({
+			log: createEventLog(),
+			headers: { 'X-Trace': 'abc', 'Cache-Control': 'no-store' }
+		});
+		expect(response.status).toBe(200);
+		expect(response.headers.get('content-type')).toBe('text/event-stream');
+		expect(response.headers.get('x-accel-buffering')).toBe('no');
+		expect(response.headers.get('connection')).toBeNull();
+		expect(response.headers.get('x-trace')).toBe('abc');
+		expect(response.headers.get('cache-control')).toBe('no-store');
+		const plain = open({ log: createEventLog() }).response;
+		expect(plain.headers.get('cache-control')).toBe('no-cache');
+	});
+
+	it('sends retry, the initial snapshot, then live events, formatted exactly', async () => {
+		const log = createEventLog();
+		const list = [{ id: 'a' }];
+		const { read } = open({
+			log,
+			retry: 2000,
+			initial: () => ({ id: log.lastId, event: 'snapshot', data: list })
+		});
+		log.append({ event: 'upsert', data: { id: 'b', title: 'two\nlines' } });
+		log.append({ data: 'plain' });
+		expect((await read()).text).toBe(
+			'retry: 2000\n\n' +
+				'id: 0\nevent: snapshot\ndata: [{"id":"a"}]\n\n' +
+				'id: 1\nevent: upsert\ndata: {"id":"b","title":"two\\nlines"}\n\n' +
+				'id: 2\ndata: plain\n\n'
+		);
+	});
+
+	it('splits multi-line string data into data lines, and sends undefined data as an empty line', async () => {
+		let send!: (event: SseEvent) => void;
+		const { read } = open({ subscribe: (s) => ((send = s), () => {}) });
+		send({ data: 'one\ntwo\r\nthree\rfour' });
+		send({ event: 'reset', data: undefined });
+		send({ id: 'abc', data: '' });
+		const { text, events } = await read();
+		expect(text).toBe(
+			': ping\n\n' +
+				'data: one\ndata: two\ndata: three\ndata: four\n\n' +
+				'event: reset\ndata: \n\n' +
+				'id: abc\ndata: \n\n'
+		);
+		expect(events[0]!.data).toBe('one\ntwo\nthree\nfour');
+	});
+
+	it('S01 replays the events after the Last-Event-ID header, in order, without the snapshot', async () => {
+		const log = createEventLog();
+		for (let i = 1; i <= 3; i++) log.append({ event: 'upsert', data: i });
+		const initial = vi.fn(() => ({ event: 'snapshot', data: [] }));
+		const { read } = open({ log, initial, lastEventId: '1' });
+		log.append({ event: 'upsert', data: 4 });
+		const { events } = await read();
+		expect(initial).not.toHaveBeenCalled();
+		expect(ids(events)).toEqual(['2', '3', '4']);
+		expect(events.map((e) => e.data)).toEqual(['2', '3', '4']);
+	});
+
+	it('S01 replays from the lastEventId query parameter; the header wins over it', async () => {
+		const log = createEventLog();
+		for (let i = 1; i <= 3; i++) log.append({ data: i });
+		const initial = () => ({ event: 'snapshot', data: [] });
+		const query = open({ log, initial, url: `${URL_}?lastEventId=1` });
+		expect(ids((await query.read()).events)).toEqual(['2', '3']);
+		const both = open({ log, initial, url: `${URL_}?lastEventId=0`, lastEventId: '2' });
+		expect(ids((await both.read()).events)).toEqual(['3']);
+	});
+
+	it('sends the initial snapshot for an unknown, evicted or garbage id, and without a log', async () => {
+		const log = createEventLog({ limit: 2 });
+		for (let i = 1; i <= 4; i++) log.append({ data: i });
+		const initial = () => ({ event: 'snapshot', data: 'all' });
+		for (const lastEventId of ['1', '99', 'abc']) {
+			const { events } = await open({ log, initial, lastEventId }).read();
+			expect(events.map((e) => e.event)).toEqual(['snapshot']);
+		}
+		const { events } = await open({ log, initial, lastEventId: '2' }).read();
+		expect(ids(events)).toEqual(['3', '4']);
+		const custom = open({ subscribe: () => () => {}, initial, lastEventId: '2' });
+		expect((await custom.read()).events.map((e) => e.event)).toEqual(['snapshot']);
+	});
+
+	it('sends nothing to replay to an up-to-date client, but a comment so that the stream opens', async () => {
+		const log = createEventLog();
+		log.append({ data: 1 });
+		const initial = vi.fn(() => undefined);
+		const { read } = open({ log, initial, lastEventId: '1' });
+		expect((await read()).text).toBe(': ping\n\n');
+		expect(initial).not.toHaveBeenCalled();
+	});
+
+	it('S01 events that initial() appends are sent once: folded into a snapshot with their id, else after it', async () => {
+		const log = createEventLog();
+		const withId = open({
+			log,
+			initial: () => {
+				log.append({ event: 'upsert', data: 'during' });
+				return { id: log.lastId, event: 'snapshot', data: 'with during' };
+			}
+		});
+		log.append({ event: 'upsert', data: 'after' });
+		expect((await withId.read()).events).toEqual([
+			{ id: '1', event: 'snapshot', data: 'with during' },
+			{ id: '2', event: 'upsert', data: 'after' }
+		]);
+		const withoutId = open({
+			log,
+			initial: () => {
+				log.append({ event: 'upsert', data: 'during' });
+				return [{ event: 'snapshot', data: 'list' }];
+			}
+		});
+		log.append({ event: 'upsert', data: 'after' });
+		const { events } = await withoutId.read();
+		expect(events.map((e) => e.data)).toEqual(['list', 'during', 'after']);
+		expect(ids(events)).toEqual([undefined, '3', '4']);
+	});
+
+	it('S01 an async initial() holds back live events until it is written, dropping those it covers', async () => {
+		const log = createEventLog();
+		let resolve!: (events: SseEvent[]) => void;
+		const { read } = open({ log, initial: () => new Promise((r) => (resolve = r)) });
+		log.append({ data: 'a' });
+		log.append({ data: 'b' });
+		expect((await read()).text).toBe('');
+		resolve([{ id: 1, event: 'snapshot', data: 'with a' }]);
+		log.append({ data: 'c' });
+		expect(ids((await read()).events)).toEqual(['1', '2', '3']);
+		expect((await read()).events[0]!.event).toBe('snapshot');
+	});
+
+	it('sends events a custom source emits while subscribing after the initial ones', async () => {
+		const { read } = open({
+			subscribe: (send) => (send({ event: 'early', data: 1 }), () => {}),
+			initial: () => ({ event: 'snapshot', data: 0 })
+		});
+		expect((await read()).events.map((e) => e.event)).toEqual(['snapshot', 'early']);
+	});
+
+	it('writes a `: ping` comment every heartbeat interval (15 s by default)', async () => {
+		const log = createEventLog();
+		const { read, timers } = open({ log, initial: () => ({ event: 'snapshot', data: [] }) });
+		expect(timers.setInterval).toHaveBeenCalledTimes(1);
+		expect([...timers.live.values()][0]!.ms).toBe(15_000);
+		timers.fire();
+		timers.fire();
+		expect((await read()).frames).toEqual([
+			{ event: 'snapshot', data: '[]' },
+			{ comment: 'ping' },
+			{ comment: 'ping' }
+		]);
+		const custom = open({ log, heartbeat: 500 });
+		expect([...custom.timers.live.values()][0]!.ms).toBe(500);
+	});
+
+	it('creates no interval with heartbeat 0', () => {
+		const { timers } = open({ log: createEventLog(), heartbeat: 0 });
+		expect(timers.setInterval).not.toHaveBeenCalled();
+		expect(timers.live.size).toBe(0);
+	});
+
+	it('S13 a cancelled stream leaves no timers or subscriptions', async () => {
+		const log = createEventLog();
+		const timers = fakeTimers();
+		const response = sseResponse({ request: new Request(URL_), log, timers });
+		expect(log.listeners).toBe(1);
+		expect(timers.live.size).toBe(1);
+		await response.body!.cancel();
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+		expect(() => log.append({ data: 'later' })).not.toThrow();
+	});
+
+	it('S13 a stream the reader cancels mid-way is released too', async () => {
+		const log = createEventLog();
+		const { reader, read, timers } = open({ log, initial: () => ({ data: 'snapshot' }) });
+		expect((await read()).events).toHaveLength(1);
+		await reader.cancel();
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+		expect(() => log.append({ data: 'later' })).not.toThrow();
+	});
+
+	it('S13 an aborted request ends the stream and releases everything', async () => {
+		const log = createEventLog();
+		const aborter = new AbortController();
+		const request = new Request(URL_, { signal: aborter.signal });
+		const removed = vi.spyOn(request.signal, 'removeEventListener');
+		const timers = fakeTimers();
+		const { read } = client(sseResponse({ request, log, timers, initial: () => ({ data: 1 }) }));
+		aborter.abort();
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+		expect(removed).toHaveBeenCalledWith('abort', expect.any(Function));
+		expect(() => log.append({ data: 'later' })).not.toThrow();
+		const { done, events } = await read();
+		expect(done).toBe(true);
+		expect(events.map((e) => e.data)).toEqual(['1']);
+	});
+
+	it('S13 a request aborted already gets a stream that ends at once, with nothing subscribed', async () => {
+		const log = createEventLog();
+		const initial = vi.fn(() => ({ data: 1 }));
+		const subscribe = vi.fn(() => () => {});
+		const request = new Request(URL_, { signal: AbortSignal.abort() });
+		const timers = fakeTimers();
+		const logged = client(sseResponse({ request, log, timers, initial }));
+		const custom = client(sseResponse({ request, subscribe, timers }));
+		expect(log.listeners).toBe(0);
+		expect(subscribe).not.toHaveBeenCalled();
+		expect(initial).not.toHaveBeenCalled();
+		expect(timers.setInterval).not.toHaveBeenCalled();
+		for (const { read } of [logged, custom])
+			expect(await read()).toMatchObject({ done: true, text: '' });
+	});
+
+	it('S13 a custom source is unsubscribed exactly once, and later sends are ignored', async () => {
+		const aborter = new AbortController();
+		const unsubscribe = vi.fn();
+		let send!: (event: SseEvent) => void;
+		const response = sseResponse({
+			request: new Request(URL_, { signal: aborter.signal }),
+			subscribe: (s) => ((send = s), unsubscribe),
+			timers: fakeTimers()
+		});
+		aborter.abort();
+		await response.body!.cancel();
+		expect(unsubscribe).toHaveBeenCalledTimes(1);
+		expect(() => send({ data: 'late' })).not.toThrow();
+	});
+
+	it('ends the stream with the error when an async initial() rejects, releasing everything', async () => {
+		const log = createEventLog();
+		const { read, timers } = open({ log, initial: () => Promise.reject(new Error('db down')) });
+		const { error } = await read();
+		expect(error).toEqual(new Error('db down'));
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+	});
+
+	it('throws when initial() throws or gives a bad event, leaving nothing subscribed', () => {
+		const log = createEventLog();
+		const timers = fakeTimers();
+		const request = new Request(URL_);
+		const failing = () => {
+			throw new Error('no list');
+		};
+		expect(() => sseResponse({ request, log, timers, initial: failing })).toThrow('no list');
+		expect(() =>
+			sseResponse({ request, log, timers, initial: () => ({ id: '1\n2', data: [] }) })
+		).toThrow(/`id`.*"1\\n2"/);
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+	});
+
+	it('refuses bad options with a TypeError naming the option and the value', () => {
+		const request = new Request(URL_);
+		const log = createEventLog();
+		const subscribe = () => () => {};
+		expect(() => sseResponse({ request })).toThrow(TypeError);
+		expect(() => sseResponse({ request })).toThrow(/`log` and `subscribe`.*got neither/);
+		expect(() => sseResponse({ request, log, subscribe })).toThrow(
+			/`log` and `subscribe`.*got both/
+		);
+		expect(() => sseResponse({ request, log, heartbeat: -1 })).toThrow(/`heartbeat`.*got -1/);
+		expect(() => sseResponse({ request, log, heartbeat: NaN })).toThrow(/`heartbeat`.*got NaN/);
+		expect(() => sseResponse({ request, log, heartbeat: '5' as unknown as number })).toThrow(
+			/`heartbeat`.*got "5"/
+		);
+		expect(() => sseResponse({ request, log, retry: -5 })).toThrow(/`retry`.*got -5/);
+		expect(log.listeners).toBe(0);
+	});
+
+	it('refuses to send an id or event name with a line break or NUL, throwing to the sender', async () => {
+		let send!: (event: SseEvent) => void;
+		const { read } = open({ subscribe: (s) => ((send = s), () => {}), heartbeat: 0 });
+		expect(() => send({ id: 'a\nb', data: 1 })).toThrow(/`id`.*"a\\nb"/);
+		expect(() => send({ id: 'a\0', data: 1 })).toThrow(TypeError);
+		expect(() => send({ event: 'x\r', data: 1 })).toThrow(/`event`/);
+		send({ id: 7, event: 'ok', data: 1 });
+		expect((await read()).text).toBe(': ping\n\nid: 7\nevent: ok\ndata: 1\n\n');
+	});
+});
