@@ -2,6 +2,8 @@ import { sveltekit } from '@sveltejs/kit/vite';
 import { storybookTest } from '@storybook/addon-vitest/vitest-plugin';
 import { svelteTesting } from '@testing-library/svelte/vite';
 import { playwright } from '@vitest/browser-playwright';
+import { pathToFileURL } from 'node:url';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vitest/config';
 import { findChromium } from './scripts/chromium.js';
 
@@ -40,8 +42,23 @@ const browser = () => ({
 	}
 });
 
+/** The demo's socket.io server on the dev server's own port (`npm run dev`). */
+const demoRealtime = (): Plugin => ({
+	name: 'demo-realtime',
+	apply: 'serve',
+	async configureServer(server) {
+		// Vitest and Storybook run Vite without an HTTP server of its own: nothing to attach to.
+		const httpServer = server.httpServer;
+		if (!httpServer || process.env.VITEST || process.env.STORYBOOK) return;
+		// Loaded by Node at run time, not bundled into this config.
+		const realtime = pathToFileURL(`${import.meta.dirname}/src/demo/realtime.js`).href;
+		const { attachRealtime } = await import(/* @vite-ignore */ realtime);
+		attachRealtime(httpServer as import('node:http').Server);
+	}
+});
+
 export default defineConfig({
-	plugins: [sveltekit()],
+	plugins: [sveltekit(), demoRealtime()],
 	test: {
 		teardownTimeout: 1000,
 		coverage: {
@@ -73,10 +90,22 @@ export default defineConfig({
 						'src/lib/core/**/*.test.ts',
 						'src/lib/socket.io/**/*.test.ts',
 						'src/lib/mocks/**/*.test.ts',
+						'src/lib/server/**/*.test.ts',
 						'tests/unit/**/*.test.ts',
 						'tests/integration/**/*.test.ts',
 						'tests/ssr/**/*.test.ts'
 					]
+				}
+			},
+			{
+				extends: true,
+				test: {
+					// The demo's production build on its own server, driven by Playwright from Node.
+					name: 'demo',
+					environment: 'node',
+					include: ['tests/demo/**/*.test.ts'],
+					testTimeout: 120_000,
+					hookTimeout: 60_000
 				}
 			},
 			{

@@ -19,6 +19,7 @@ const steps = [
 	['unit (jsdom + node, core coverage)', `${vitest('unit', ['unit', 'node'])} --coverage`],
 	['browser + stories (Chromium)', vitest('browser', ['browser', 'storybook'])],
 	['Storybook static build under a sub-path', 'node scripts/check-storybook-build.js'],
+	['demo: build, then the production server in Chromium', `npx vite build && ${vitest('demo')}`],
 	['package', 'npm run --silent package'],
 	['pack contents', 'node scripts/check-pack.js']
 ];
@@ -45,7 +46,7 @@ for (const [name, result, time] of report)
 // Test counts over every Vitest run, as one closing line.
 let passed = 0;
 let failedTests = 0;
-for (const name of ['unit', 'browser']) {
+for (const name of ['unit', 'browser', 'demo']) {
 	const file = `${RESULTS}/${name}.json`;
 	if (!existsSync(file)) continue;
 	const result = JSON.parse(readFileSync(file, 'utf8'));

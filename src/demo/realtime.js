@@ -1,0 +1,55 @@
+// socket.io on the `/realtime` namespace: `task:update` in (validated, written, acknowledged),
+// `task:sync` out to every client for every change, whoever made it (SSE and HTTP clients too,
+// through the store's change feed).
+import { Server } from 'socket.io';
+import { pause, TaskError } from './shared.js';
+import { tasks } from './tasks.js';
+
+/**
+ * Attaches the realtime server to an HTTP server (the production entry's, or Vite's in dev).
+ * @param {import('node:http').Server} httpServer
+ */
+export function attachRealtime(httpServer) {
+	const store = tasks();
+	const io = new Server(httpServer, { serveClient: false });
+	const realtime = io.of('/realtime');
+
+	// The `socket` fault switch: refuse new sockets, drop the open ones.
+	realtime.use((_socket, next) =>
+		store.faults.socket ? next(new Error('The realtime socket is switched off')) : next()
+	);
+	const offFaults = store.onFaults((faults) => {
+		if (faults.socket) for (const socket of realtime.sockets.values()) socket.conn.close();
+	});
+	const offChanges = store.subscribe(({ task, mutationId }) =>
+		realtime.emit('task:sync', { item: task, ...(mutationId ? { mutationId } : {}) })
+	);
+
+	realtime.on('connection', (socket) => {
+		socket.emit('task:snapshot', store.list());
+		socket.on('task:update', async (payload, ack) => {
+			const reply = typeof ack === 'function' ? ack : () => {};
+			try {
+				if (store.faults.slow) await pause(store.faults.slow);
+				// The kit sends { mutationId, key, item }; a plain { id, done } works too.
+				const id = payload?.key ?? payload?.id ?? payload?.item?.id;
+				if (typeof id !== 'string')
+					throw new TaskError(400, 'Expected the task id as "key" or "id"');
+				const body = payload?.item
+					? { done: payload.item.done, title: payload.item.title, mutationId: payload.mutationId }
+					: { ...payload, id: undefined };
+				delete body.id;
+				for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+				reply({ ok: true, result: store.update(id, body) });
+			} catch (error) {
+				reply({ ok: false, error: error instanceof Error ? error.message : String(error) });
+			}
+		});
+	});
+
+	httpServer.once('close', () => {
+		offFaults();
+		offChanges();
+	});
+	return io;
+}

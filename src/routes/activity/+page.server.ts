@@ -1,0 +1,9 @@
+import { redirect } from '@sveltejs/kit';
+import { taskStore } from '../../demo/shared.js';
+import type { PageServerLoad } from './$types.js';
+
+export const load: PageServerLoad = ({ cookies, url }) => {
+	const user = cookies.get('demo_user');
+	if (!user) redirect(303, `/signin?next=${encodeURIComponent(url.pathname)}`);
+	return { user, tasks: taskStore().list() };
+};

@@ -1,0 +1,22 @@
+import { error, json } from '@sveltejs/kit';
+import { pause, refusedStatus, taskStore } from '../../../../demo/shared.js';
+import type { RequestHandler } from './$types.js';
+
+/** Changes one task: `{ "done": true }`, `{ "title": "…" }`, with an optional `mutationId`. */
+export const PATCH: RequestHandler = async ({ params, request }) => {
+	const store = taskStore();
+	if (store.faults.slow) await pause(store.faults.slow);
+	let body: unknown;
+	try {
+		body = await request.json();
+	} catch {
+		error(400, 'Expected a JSON body such as {"done": true}');
+	}
+	try {
+		return json(store.update(params.id, body));
+	} catch (failure) {
+		const status = refusedStatus(failure);
+		if (status) error(status, (failure as Error).message);
+		throw failure;
+	}
+};

@@ -1,0 +1,183 @@
+// The /activity demo end to end: the built app on its production server (SQLite, SSE route,
+// socket.io), pages in Chromium. Needs `vite build` first (`npm run test:demo` does both).
+import Database from 'better-sqlite3';
+import { chromium, type Browser, type Page } from 'playwright';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureChromium } from '../../scripts/chromium.js';
+import { startDemo, tempDatabase, type DemoServer } from './server.js';
+
+interface Task {
+	id: string;
+	title: string;
+	done: boolean;
+	version: number;
+}
+
+let browser: Browser;
+beforeAll(async () => {
+	browser = await chromium.launch({
+		executablePath: ensureChromium(),
+		args: ['--no-sandbox', '--disable-gpu']
+	});
+});
+afterAll(() => browser?.close());
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+	for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function demo(database = tempDatabase()): Promise<DemoServer> {
+	const server = await startDemo(database.path);
+	cleanups.push(database.remove, () => server.kill());
+	return server;
+}
+
+async function openActivity(origin: string): Promise<Page> {
+	const context = await browser.newContext();
+	cleanups.push(() => context.close());
+	await context.addCookies([{ name: 'demo_user', value: 'Tester', url: origin }]);
+	const page = await context.newPage();
+	await page.goto(`${origin}/activity`);
+	return page;
+}
+
+const live = (page: Page, transport: string, timeout = 20_000) =>
+	page
+		.locator(`.srk-badge[data-status="live"][data-transport="${transport}"]`)
+		.waitFor({ timeout });
+const box = (page: Page, title: string) => page.getByRole('checkbox', { name: title });
+const list = async (origin: string): Promise<Task[]> =>
+	(await fetch(`${origin}/api/tasks`)).json() as Promise<Task[]>;
+const faults = (origin: string, body: object) =>
+	fetch(`${origin}/api/admin/faults`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(body)
+	}).then((response) => {
+		if (!response.ok) throw new Error(`fault switch: HTTP ${response.status}`);
+	});
+/** Each page's checkboxes, by task title. */
+const shown = (page: Page) =>
+	page.$$eval('li', (rows) =>
+		Object.fromEntries(
+			rows.map((row) => [
+				row.querySelector('label, .title, [data-title]')?.textContent?.trim() ??
+					row.textContent?.trim(),
+				(row.querySelector('input[type="checkbox"]') as HTMLInputElement | null)?.checked
+			])
+		)
+	);
+const doneByTitle = (tasks: Task[]) => Object.fromEntries(tasks.map((t) => [t.title, t.done]));
+
+describe('/activity on the production server', () => {
+	it('renders the list on the server, then goes live over socket.io', async () => {
+		const server = await demo();
+		const html = await (
+			await fetch(`${server.origin}/activity`, { headers: { cookie: 'demo_user=Tester' } })
+		).text();
+		expect(html).toContain('Ship the release notes');
+		expect((await fetch(`${server.origin}/activity`, { redirect: 'manual' })).status).toBe(303);
+		const page = await openActivity(server.origin);
+		await live(page, 'socket.io');
+		await expect.poll(() => page.locator('li').count()).toBe(7);
+	});
+
+	it('S19 a toggle in one page appears in the other', async () => {
+		const server = await demo();
+		const [one, two] = [await openActivity(server.origin), await openActivity(server.origin)];
+		await Promise.all([live(one, 'socket.io'), live(two, 'socket.io')]);
+		expect(await box(two, 'Fix flaky screenshot test').isChecked()).toBe(false);
+		await box(one, 'Fix flaky screenshot test').click();
+		await expect.poll(() => box(two, 'Fix flaky screenshot test').isChecked()).toBe(true);
+		const task = (await list(server.origin)).find((t) => t.title === 'Fix flaky screenshot test');
+		expect(task).toMatchObject({ done: true, version: 2 });
+	});
+
+	it('S04 socket and stream broken: falls back to polling and says so; restored: back to socket.io, nothing lost', async () => {
+		const server = await demo();
+		const [one, two] = [await openActivity(server.origin), await openActivity(server.origin)];
+		await Promise.all([live(one, 'socket.io'), live(two, 'socket.io')]);
+
+		await faults(server.origin, { socket: true });
+		await Promise.all([live(one, 'sse'), live(two, 'sse')]);
+		await box(one, 'Ship the release notes').click(); // over HTTP, pushed by the stream
+		await expect.poll(() => box(two, 'Ship the release notes').isChecked()).toBe(true);
+
+		await faults(server.origin, { stream: true });
+		await Promise.all([live(one, 'polling'), live(two, 'polling')]);
+		await expect(one.locator('.srk-badge').textContent()).resolves.toContain('fallback');
+		await box(two, 'Write the MSW scenario docs').click(); // over HTTP, seen by the next poll
+		await expect
+			.poll(() => box(one, 'Write the MSW scenario docs').isChecked(), { timeout: 10_000 })
+			.toBe(true);
+
+		await faults(server.origin, { socket: false, stream: false });
+		await Promise.all([live(one, 'socket.io', 30_000), live(two, 'socket.io', 30_000)]);
+		const expected = doneByTitle(await list(server.origin));
+		for (const page of [one, two]) expect(await shown(page)).toEqual(expected);
+	});
+
+	it('S26 the server is killed with three pages open and toggles in flight; after a restart all converge, nothing applied twice', async () => {
+		const database = tempDatabase();
+		let server = await startDemo(database.path);
+		cleanups.push(database.remove, () => server.kill());
+		const pages = [
+			await openActivity(server.origin),
+			await openActivity(server.origin),
+			await openActivity(server.origin)
+		];
+		await Promise.all(pages.map((page) => live(page, 'socket.io')));
+		const titles = (await list(server.origin)).map((t) => t.title);
+
+		const before = doneByTitle(await list(server.origin));
+		// Toggles of five rows from every page, not awaited, then SIGKILL while they are in flight.
+		const inFlight = titles.slice(0, 5);
+		const clicks = inFlight.map((title, i) => box(pages[i % 3]!, title).click());
+		await Promise.allSettled(clicks.slice(0, 2));
+		await server.kill('SIGKILL');
+		await Promise.allSettled(clicks);
+		// Two more while the server is down: they wait for the connection to come back.
+		const duringOutage = titles.slice(5);
+		for (const [i, title] of duringOutage.entries()) await box(pages[i % 3]!, title).click();
+		const port = Number(new URL(server.origin).port);
+		server = await startDemo(database.path, port);
+
+		await Promise.all(pages.map((page) => live(page, 'socket.io', 40_000)));
+		// The toggles made during the outage reach the database.
+		let tasks: Task[] = [];
+		await expect
+			.poll(
+				async () => {
+					tasks = await list(server.origin);
+					return duringOutage.map((title) => doneByTitle(tasks)[title] !== before[title]);
+				},
+				{ timeout: 15_000 }
+			)
+			.toEqual(duringOutage.map(() => true));
+		const expected = doneByTitle(tasks);
+		for (const page of pages) {
+			await expect.poll(() => shown(page), { timeout: 15_000 }).toEqual(expected);
+		}
+		// A toggle in flight at the kill is either in the database or shown as not saved, with a
+		// retry button, on the page that made it: never silently lost.
+		let rolledBack = 0;
+		for (const [i, title] of inFlight.entries()) {
+			if (expected[title] !== before[title]) continue;
+			rolledBack++;
+			const page = pages[i % 3]!;
+			const row = page.locator('li', { has: box(page, title) });
+			await expect(row.getAttribute('data-status')).resolves.toBe('failed');
+		}
+
+		// Every version bump is one mutation id, applied once.
+		const db = new Database(database.path, { readonly: true });
+		const mutations = (db.prepare('SELECT count(*) AS n FROM mutations').get() as { n: number }).n;
+		db.close();
+		const bumps = tasks.reduce((sum, task) => sum + task.version - 1, 0);
+		expect(bumps).toBe(mutations);
+		console.log(
+			`S26: ${inFlight.length} toggles in flight at SIGKILL: ${inFlight.length - rolledBack} applied, ${rolledBack} shown as not saved; ${duringOutage.length} made during the outage: all applied after the restart; ${mutations} mutations = ${bumps} version bumps; 3 pages converged`
+		);
+	});
+});
