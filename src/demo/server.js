@@ -9,15 +9,18 @@ const port = Number(process.env.PORT ?? 4173);
 
 // Open the database before the first request: the bundled routes find it on globalThis.
 tasks();
-// Built by `vite build` (adapter-node): looked up at run time.
-const { handler } = await import(new URL('../../build/handler.js', import.meta.url).href);
-const server = createServer(handler);
+/** @type {import('node:http').RequestListener} */
+let app = (_request, response) => response.writeHead(503).end();
+const server = createServer((request, response) => app(request, response));
 attachRealtime(server);
-server.listen(port, host, () => {
-	const address = server.address();
-	const bound = typeof address === 'object' && address ? address.port : port;
-	console.log(`Demo on http://${host}:${bound}/activity (database: ${databasePath()})`);
-});
+await new Promise((resolve) => server.listen(port, host, () => resolve(undefined)));
+const address = server.address();
+const origin = `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
+// adapter-node checks form posts against ORIGIN (and assumes https without it). It reads ORIGIN
+// when its handler loads, so the handler (built by `vite build`) loads once the port is known.
+process.env.ORIGIN ??= origin;
+({ handler: app } = await import(new URL('../../build/handler.js', import.meta.url).href));
+console.log(`Demo on ${origin}/activity (database: ${databasePath()})`);
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
 	process.once(signal, () => {

@@ -78,7 +78,15 @@ describe('/activity on the production server', () => {
 		).text();
 		expect(html).toContain('Ship the release notes');
 		expect((await fetch(`${server.origin}/activity`, { redirect: 'manual' })).status).toBe(303);
-		const page = await openActivity(server.origin);
+		// Signed out: the page sends the reader to the sign-in form, then back.
+		const context = await browser.newContext();
+		cleanups.push(() => context.close());
+		const page = await context.newPage();
+		await page.goto(`${server.origin}/activity`);
+		expect(new URL(page.url()).pathname).toBe('/signin');
+		await page.getByLabel('Name').fill('Ada');
+		await page.getByRole('button', { name: 'Continue' }).click();
+		await page.getByText('Signed in as Ada.').waitFor();
 		await live(page, 'socket.io');
 		await expect.poll(() => page.locator('li').count()).toBe(7);
 	});
