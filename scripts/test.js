@@ -21,7 +21,8 @@ const steps = [
 	['Storybook static build under a sub-path', 'node scripts/check-storybook-build.js'],
 	['demo: build, then the production server in Chromium', `npx vite build && ${vitest('demo')}`],
 	['package', 'npm run --silent package'],
-	['pack contents', 'node scripts/check-pack.js']
+	['pack contents', 'node scripts/check-pack.js'],
+	['size budgets (min+gzip of typical imports)', 'node scripts/size.js']
 ];
 
 /** @type {Array<[string, string, string]>} */

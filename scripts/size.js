@@ -1,0 +1,147 @@
+// Size budgets of the built package (`dist/`, from `npm run package`): each typical import is
+// bundled the way an app's build would (Vite, Svelte compiled, tree-shaken, minified; `svelte`
+// itself left out, since every Svelte app has it), then gzipped. Also checks that importing one
+// adapter pulls in no other adapter's code. `node scripts/size.js --json` prints the results.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { build } from 'vite';
+
+const KiB = 1024;
+const DIST = resolve('dist');
+const WORK = resolve('node_modules/.cache/srk-size');
+
+/**
+ * @typedef {{ name: string; code: string; budget: number; goal?: number; forbid?: string[] }} Case
+ * `budget`: the ceiling `npm test` enforces (today's size and a little room, so that growth is a
+ * decision). `goal`: where the size should get to. `forbid`: dist/ files that must not be bundled.
+ */
+/** @type {Case[]} */
+export const cases = [
+	{
+		name: 'badge only',
+		code: `export { TransportBadge } from 'svelte-realtime-kit';`,
+		budget: 3.75 * KiB,
+		goal: 1.5 * KiB,
+		forbid: ['core/transports/sse.js', 'core/transports/websocket.js', 'core/transports/polling.js']
+	},
+	{
+		name: 'SSE adapter alone (core)',
+		code: `export { sse } from 'svelte-realtime-kit/core';`,
+		budget: 4.75 * KiB,
+		goal: 3 * KiB,
+		forbid: ['core/transports/websocket.js', 'core/transports/polling.js', 'core/store/store.js']
+	},
+	{
+		name: 'SSE with the engine (core)',
+		code: `export { sse, createLiveSource } from 'svelte-realtime-kit/core';`,
+		budget: 12 * KiB,
+		forbid: [
+			'core/transports/websocket.js',
+			'core/transports/polling.js',
+			'core/transports/fallback.js'
+		]
+	},
+	{
+		name: 'timeline with SSE',
+		code: `export { LiveSource, ActivityTimeline, sse } from 'svelte-realtime-kit';`,
+		budget: 17.75 * KiB,
+		forbid: ['core/transports/websocket.js', 'core/transports/polling.js']
+	},
+	{
+		name: 'everything one-way',
+		code: `export { LiveSource, ActivityTimeline, TransportBadge, sse, polling, fallback } from 'svelte-realtime-kit';`,
+		budget: 22 * KiB,
+		forbid: ['core/transports/websocket.js']
+	},
+	{
+		name: 'WebSocket path (core)',
+		code: `export { websocket, createLiveSource } from 'svelte-realtime-kit/core';`,
+		budget: 10 * KiB,
+		forbid: ['core/transports/sse.js', 'core/transports/polling.js']
+	},
+	{
+		name: 'everything without Svelte (core)',
+		code: `export * from 'svelte-realtime-kit/core';`,
+		budget: 14.75 * KiB,
+		goal: 8 * KiB
+	},
+	{
+		name: 'server helper',
+		code: `export * from 'svelte-realtime-kit/server';`,
+		budget: 2 * KiB
+	}
+];
+
+/**
+ * Bundles `code` as an app would and returns its min+gzip size and the dist/ files it includes.
+ * @param {string} name
+ * @param {string} code
+ * @param {{ alias?: Record<string, string>, external?: (id: string) => boolean }} [options]
+ */
+export async function measure(name, code, options = {}) {
+	const dir = join(WORK, name.replace(/\W+/g, '-'));
+	rmSync(dir, { recursive: true, force: true });
+	mkdirSync(dir, { recursive: true });
+	const entry = join(dir, 'entry.js');
+	writeFileSync(entry, code);
+	const output = await build({
+		configFile: false,
+		logLevel: 'silent',
+		root: dir,
+		plugins: [svelte({ compilerOptions: { css: 'injected' }, emitCss: false })],
+		resolve: {
+			alias: options.alias ?? {
+				'svelte-realtime-kit/core': join(DIST, 'core/index.js'),
+				'svelte-realtime-kit/server': join(DIST, 'server/index.js'),
+				'svelte-realtime-kit': join(DIST, 'index.js')
+			},
+			conditions: ['svelte', 'browser', 'import']
+		},
+		build: {
+			write: false,
+			minify: true,
+			target: 'es2022',
+			lib: { entry, formats: ['es'], fileName: 'out' },
+			rollupOptions: {
+				external: options.external ?? ((id) => id === 'svelte' || id.startsWith('svelte/'))
+			}
+		}
+	});
+	const chunks = (Array.isArray(output) ? output : [output]).flatMap((o) =>
+		'output' in o ? o.output : []
+	);
+	let bytes = '';
+	/** @type {string[]} */
+	const modules = [];
+	for (const chunk of chunks) {
+		if (chunk.type !== 'chunk') continue;
+		bytes += chunk.code;
+		modules.push(...chunk.moduleIds.map((id) => relative(DIST, id)));
+	}
+	return { gzip: gzipSync(bytes, { level: 9 }).length, min: Buffer.byteLength(bytes), modules };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+	const results = [];
+	let failed = false;
+	const kib = (/** @type {number} */ bytes) => `${(bytes / KiB).toFixed(2)} KiB`;
+	for (const { name, code, budget, goal, forbid = [] } of cases) {
+		const { gzip, min, modules } = await measure(name, code);
+		const leaked = forbid.filter((file) => modules.includes(file));
+		const ok = gzip <= budget && leaked.length === 0;
+		failed ||= !ok;
+		results.push({ name, gzip, min, budget, goal, ok, leaked });
+		const goalNote =
+			goal === undefined ? '' : `, goal ${kib(goal)}${gzip > goal ? ' not met' : ' met'}`;
+		console.log(
+			`${ok ? 'ok  ' : 'FAIL'} ${name.padEnd(34)} ${kib(gzip).padStart(10)} min+gzip  (budget ${kib(budget)}${goalNote}; ${(min / KiB).toFixed(1)} KiB min)${leaked.length ? `  pulls in ${leaked.join(', ')}` : ''}`
+		);
+	}
+	if (process.argv.includes('--json')) console.log(JSON.stringify(results, null, 2));
+	if (failed) {
+		console.error('\nA size budget is exceeded, or an import pulls in code it does not use.');
+		process.exit(1);
+	}
+}
