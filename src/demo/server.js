@@ -10,7 +10,7 @@ const port = Number(process.env.PORT ?? 4173);
 // Open the database before the first request: the bundled routes find it on globalThis.
 tasks();
 /** @type {import('node:http').RequestListener} */
-let app = (_request, response) => response.writeHead(503).end();
+let app = (_request, response) => void response.writeHead(503).end();
 const server = createServer((request, response) => app(request, response));
 attachRealtime(server);
 await new Promise((resolve) => server.listen(port, host, () => resolve(undefined)));
