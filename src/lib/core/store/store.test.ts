@@ -106,6 +106,18 @@ describe('createRecordStore', () => {
 		expect(store.getSnapshot().items).toHaveLength(2);
 	});
 
+	it('a snapshot of unchanged versions keeps the rows as they were, objects and all', () => {
+		const { store } = setup({ initial: [task(1, 2), task(2, 1)] });
+		const before = store.getSnapshot().rows;
+		store.apply({ type: 'snapshot', items: [task(1, 2), task(2, 2, { title: 'renamed' })] });
+		store.flush();
+		const after = store.getSnapshot().rows;
+		expect(after[0]).toBe(before[0]);
+		expect(after[0]!.item).toBe(before[0]!.item);
+		expect(after[1]).not.toBe(before[1]);
+		expect(after[1]!.item).toMatchObject({ version: 2, title: 'renamed' });
+	});
+
 	it('a snapshot removes rows it lacks, unless they changed after its mark', () => {
 		const { store, ids } = setup({ initial: [task(1), task(2)] });
 		const mark = store.mark();

@@ -282,7 +282,9 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			const key = keyFor(item);
 			if (key === undefined || next.has(key)) continue;
 			const existing = base.get(key);
-			if (existing && versionOf && compare(item, existing.item) < 0) {
+			// Same version, same row: keeping it (and its identity) re-renders and flashes nothing,
+			// as when a reconnect brings the whole list again.
+			if (existing && versionOf && compare(item, existing.item) <= 0) {
 				next.set(key, existing);
 			} else {
 				next.set(key, existing && existing.item === item ? existing : { item, seq: ++seq });
