@@ -42,7 +42,10 @@ function packagesReached(entry) {
 		const file = /** @type {string} */ (stack.pop());
 		if (seen.has(file) || !existsSync(file)) continue;
 		seen.add(file);
-		const source = readFileSync(file, 'utf8');
+		// Comments out: a JSDoc example's `import … from` is not an import.
+		const source = readFileSync(file, 'utf8')
+			.replace(/\/\*[\s\S]*?\*\//g, '')
+			.replace(/^\s*\/\/.*$/gm, '');
 		for (const [, specifier] of source.matchAll(
 			/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(?\s*['"]([^'"]+)['"]/g
 		)) {
