@@ -31,15 +31,15 @@ export function attachRealtime(httpServer) {
 			const reply = typeof ack === 'function' ? ack : () => {};
 			try {
 				if (store.faults.slow) await pause(store.faults.slow);
-				// The kit sends { mutationId, key, item }; a plain { id, done } works too.
-				const id = payload?.key ?? payload?.id ?? payload?.item?.id;
+				// The kit sends { type, mutationId, key, item }; a plain { id, done } works too.
+				const { key, id: plainId, item, mutationId, type: _type, ...plain } = payload ?? {};
+				const id = key ?? plainId ?? item?.id;
 				if (typeof id !== 'string')
 					throw new TaskError(400, 'Expected the task id as "key" or "id"');
-				const body = payload?.item
-					? { done: payload.item.done, title: payload.item.title, mutationId: payload.mutationId }
-					: { ...payload, id: undefined };
-				delete body.id;
-				for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+				const change = item ? { done: item.done, title: item.title } : plain;
+				const body = Object.fromEntries(
+					Object.entries({ ...change, mutationId }).filter(([, value]) => value !== undefined)
+				);
 				reply({ ok: true, result: store.update(id, body) });
 			} catch (error) {
 				reply({ ok: false, error: error instanceof Error ? error.message : String(error) });
