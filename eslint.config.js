@@ -14,7 +14,9 @@ export default defineConfig(
 		'coverage/',
 		'storybook-static/',
 		'.vitest-attachments/',
-		'static/mockServiceWorker.js'
+		'static/mockServiceWorker.js',
+		// A separate app with its own dependencies, installed and built by `npm run test:consumer`.
+		'tests/consumer/'
 	]),
 	js.configs.recommended,
 	...ts.configs.recommended,

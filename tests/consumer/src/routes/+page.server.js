@@ -1,0 +1,3 @@
+import { list } from '$lib/server/tasks.js';
+
+export const load = () => ({ tasks: list() });
