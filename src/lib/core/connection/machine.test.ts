@@ -172,10 +172,10 @@ describe('transition', () => {
 			status: 'reconnecting',
 			attempt: 2,
 			failures: 1,
-			retryAt: 10_500
+			retryAt: 10_550
 		});
 		expect(effects).toContainEqual({ type: 'close', attemptId: 1 });
-		expect(effects).toContainEqual({ type: 'schedule', timer: 'retry', delay: 500 });
+		expect(effects).toContainEqual({ type: 'schedule', timer: 'retry', delay: 550 });
 	});
 
 	it('the retry timer opens the next attempt', () => {
@@ -225,7 +225,7 @@ describe('transition', () => {
 			undefined,
 			ctx({ random: 0.5 })
 		);
-		expect(effects).toContainEqual({ type: 'schedule', timer: 'retry', delay: 2000 });
+		expect(effects).toContainEqual({ type: 'schedule', timer: 'retry', delay: 2050 });
 	});
 
 	it('S16 gives up after maxAttempts; retry() starts over', () => {

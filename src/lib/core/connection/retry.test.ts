@@ -18,12 +18,27 @@ describe('retryDelay', () => {
 
 	it('S15 is fully jittered: spread over [minDelay, ceiling]', () => {
 		expect(retryDelay(4, options, 0)).toBe(100);
-		expect(retryDelay(4, options, 0.5)).toBe(4000);
+		expect(retryDelay(4, options, 0.5)).toBe(4050);
 		const samples = Array.from({ length: 2000 }, (_, i) => retryDelay(4, options, i / 2000));
 		const buckets = [0, 0, 0, 0];
 		for (const delay of samples) buckets[Math.min(3, Math.floor(delay / 2000))]!++;
 		// uniform: each quarter of [0, 8000) gets about a quarter of the samples
 		for (const count of buckets) expect(count).toBeGreaterThan(400);
+	});
+
+	it('S15 spreads a herd: 1,000 clients dropped together, no 100 ms holds more than 10 % of their first retries', () => {
+		const defaults = resolveRetryOptions();
+		// evenly spread draws stand for 1,000 clients' Math.random()
+		const delays = Array.from({ length: 1000 }, (_, i) => retryDelay(1, defaults, i / 1000));
+		delays.sort((a, b) => a - b);
+		let peak = 0;
+		for (let start = 0, end = 0; end < delays.length; end++) {
+			while (delays[end]! - delays[start]! >= 100) start++;
+			peak = Math.max(peak, end - start + 1);
+		}
+		expect(peak).toBeLessThanOrEqual(100);
+		// and the first retry still comes soon: half of them within a second
+		expect(delays[500]).toBeLessThan(1000);
 	});
 
 	it('S15 stays within [minDelay, min(maxDelay, base·2^(n-1))] for any input', () => {

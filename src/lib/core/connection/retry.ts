@@ -4,8 +4,10 @@ import { messages } from '../errors.js';
 export interface RetryOptions {
 	/**
 	 * The delay ceiling for the first retry, doubled for each consecutive failure. A server's SSE
-	 * `retry:` field replaces it.
-	 * @defaultValue `1000`
+	 * `retry:` field replaces it. The default spreads the first retries of clients dropped together
+	 * over 1.5 s, so that no 100 ms window holds more than about a tenth of them, and half of them
+	 * are back within 0.85 s.
+	 * @defaultValue `1600`
 	 */
 	baseDelay?: number;
 	/**
@@ -15,7 +17,7 @@ export interface RetryOptions {
 	maxDelay?: number;
 	/**
 	 * No retry comes sooner than this, whatever the jitter or the server says.
-	 * @defaultValue `250`
+	 * @defaultValue `100`
 	 */
 	minDelay?: number;
 	/**
@@ -39,9 +41,9 @@ export interface RetryOptions {
 export type ResolvedRetryOptions = Required<RetryOptions>;
 
 export const defaultRetryOptions: ResolvedRetryOptions = {
-	baseDelay: 1000,
+	baseDelay: 1600,
 	maxDelay: 30_000,
-	minDelay: 250,
+	minDelay: 100,
 	maxServerDelay: 300_000,
 	maxAttempts: Number.POSITIVE_INFINITY,
 	minUptime: 5000
@@ -80,6 +82,8 @@ export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOp
 /**
  * The wait before the next attempt after `failures` consecutive failures (1 for the first).
  * Exponential with full jitter: uniformly random in [minDelay, min(maxDelay, base · 2^(failures-1))].
+ * (Uniform over that range, not clamped from [0, ceiling]: clamping would put every draw below
+ * `minDelay` on `minDelay` itself, a herd of its own.)
  * A `Retry-After` from the server wins, clamped to [minDelay, maxServerDelay].
  *
  * @param random a number in [0, 1)
@@ -97,7 +101,8 @@ export function retryDelay(
 	const base = hints.baseMs ?? options.baseDelay;
 	const exponent = Math.min(Math.max(failures - 1, 0), 52);
 	const ceiling = Math.min(options.maxDelay, base * 2 ** exponent);
-	return clamp(Math.floor(random * ceiling), options.minDelay, options.maxDelay);
+	const floor = Math.min(options.minDelay, ceiling);
+	return clamp(Math.floor(floor + random * (ceiling - floor)), options.minDelay, options.maxDelay);
 }
 
 function clamp(value: number, min: number, max: number): number {
