@@ -73,7 +73,7 @@ export const kit = (path) => import(pathToFileURL(resolve(DIST, path)).href);
 
 /**
  * An HTTP server on 127.0.0.1 (a free port) that closes itself after `lifetimeMs` even if the
- * benchmark forgets to, and never keeps the process alive.
+ * benchmark forgets to (`run.js` also exits when the benchmarks are done).
  * @param {import('node:http').RequestListener} handler
  * @param {{ lifetimeMs?: number }} [options]
  */
@@ -83,7 +83,6 @@ export async function startServer(handler, { lifetimeMs = 5 * 60_000 } = {}) {
 	const address = /** @type {import('node:net').AddressInfo} */ (server.address());
 	const timer = setTimeout(() => close(), lifetimeMs);
 	timer.unref();
-	server.unref();
 	const close = () =>
 		new Promise((done) => {
 			clearTimeout(timer);

@@ -75,7 +75,7 @@ writeFileSync(
 console.log(
 	`\nWrote ${RESULTS_JSON} and ${RESULTS_MD} (${((performance.now() - started) / 1000).toFixed(0)} s).`
 );
-if (failed) process.exit(1);
+process.exit(failed ? 1 : 0);
 
 function loadPrevious() {
 	const rows = JSON.parse(readFileSync(RESULTS_JSON, 'utf8'));
