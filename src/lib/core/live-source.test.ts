@@ -64,6 +64,22 @@ describe('createLiveSource', () => {
 		expect(rows(live)[0]).toMatchObject({ status: 'settled', item: { done: true, version: 2 } });
 	});
 
+	it('leaves the acknowledgement timeout to the adapter unless ackTimeout is given', async () => {
+		for (const [ackTimeout, expected] of [
+			[undefined, undefined],
+			[250, 250]
+		] as const) {
+			const transport = fakeTransport('websocket', true, true);
+			const live = createLiveSource<Task>({ transport, env, initial: [task(1)], ackTimeout });
+			live.start();
+			transport.last.sink.opened({ bidirectional: true });
+			const send = vi.spyOn(live.connection, 'send').mockResolvedValue(undefined);
+			await live.store.toggle(1);
+			expect(send.mock.calls[0]![1]).toMatchObject({ ack: true, timeoutMs: expected });
+			live.stop();
+		}
+	});
+
 	it('S18 a refused change rolls back and can be retried; it is never sent twice by itself', async () => {
 		const transport = fakeTransport('websocket', true, true);
 		const live = createLiveSource<Task>({ transport, env, initial: [task(1)] });

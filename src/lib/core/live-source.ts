@@ -32,7 +32,7 @@ export interface LiveSourceOptions<T>
 	/**
 	 * How long a change sent over a two-way transport waits for the server's acknowledgement, from
 	 * the moment it is sent (not while it waits for a connection).
-	 * @defaultValue `10000`
+	 * @defaultValue the transport's own `ackTimeout` (`websocket()`, `socketIo()`), which defaults to `10000`
 	 */
 	ackTimeout?: number;
 }
@@ -93,7 +93,8 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 		};
 		const reply = await connection.send(message, {
 			ack: true,
-			timeoutMs: options.ackTimeout ?? 10_000,
+			// unset: the adapter's own ackTimeout applies
+			timeoutMs: options.ackTimeout,
 			signal: change.signal,
 			otherwise: httpCommit ? () => httpCommit(change) : undefined
 		});

@@ -10,7 +10,7 @@ export interface Faults {
 	failTimes?: number;
 	/** How a failing request fails: a network error, or an HTTP status. @defaultValue `503` */
 	failure?: 'network' | number;
-	/** `Retry-After` (seconds) on failing 429/503 answers. */
+	/** `Retry-After` (seconds), sent with every failing HTTP answer (whatever its `failure` status). */
 	retryAfter?: number;
 	/** Answer with this content type instead (a captive portal's `text/html`). */
 	contentType?: string;

@@ -70,7 +70,8 @@ export interface RecordStoreOptions<T> {
 	commit?: Commit<T>;
 	/**
 	 * How long a change may wait for `commit` before it is rolled back (milliseconds).
-	 * @defaultValue `10000`
+	 * @defaultValue `10000`; `Infinity` in `createLiveSource` over a two-way transport, where a change
+	 * waits for a connection and then the acknowledgement timeout (`ackTimeout`) applies
 	 */
 	commitTimeout?: number;
 	/** The change `toggle(key)` makes. @defaultValue flips a boolean `done` */

@@ -28,8 +28,9 @@ export interface WebSocketOptions<Out = unknown> {
 	 */
 	connectTimeout?: number;
 	/**
-	 * Send `message` every `interval` milliseconds so idle proxies keep the socket open. Any frame
-	 * that arrives proves liveness; `isPong` frames are not handed on as messages.
+	 * Send `message` (default `{ type: 'ping' }`) every `interval` milliseconds so idle proxies keep
+	 * the socket open. Any frame that arrives proves liveness; `isPong` frames are not handed on as
+	 * messages.
 	 */
 	heartbeat?: { interval: number; message?: unknown; isPong?: (message: unknown) => boolean };
 	/**
