@@ -77,57 +77,5 @@ export class MutationError extends Error {
 	}
 }
 
-/** Every message the core raises, in one place. */
-export const messages = {
-	httpStatus: (url: string, status: number) => `${url} answered HTTP ${status}`,
-	contentType: (url: string, got: string | null, expected: string) =>
-		`${url} answered with content type ${got ? JSON.stringify(got) : '(none)'}, expected ${expected}`,
-	network: (url: string) => `Could not reach ${url}`,
-	streamEnded: (url: string) => `${url} ended the stream`,
-	noBody: (url: string) => `${url} answered without a body`,
-	unsupported: (what: string) => `${what} is not available in this environment`,
-	eventSourceError: (url: string) =>
-		`EventSource to ${url} failed (the browser does not say why: network, HTTP status or content type)`,
-	silence: (ms: number) => `Nothing arrived for ${ms} ms`,
-	invalidJson: (event: string | undefined) =>
-		`Dropped a message${event ? ` (event "${event}")` : ''} that is not valid JSON`,
-	unknownEvent: (event: string) => `Dropped a message with unknown event type "${event}"`,
-	badShape: (event: string | undefined, expected: string) =>
-		`Dropped a message${event ? ` (event "${event}")` : ''}: expected ${expected}`,
-	missingKey: (item: unknown) =>
-		`Dropped an item without a usable key (string or number): ${preview(item)}`,
-	unknownRow: (key: string) => `No row with key ${JSON.stringify(key)}`,
-	noCommit: () =>
-		'Cannot change rows: pass a `commit` function (or use a two-way transport) to send changes',
-	commitTimeout: (ms: number) => `The change was not confirmed within ${ms} ms`,
-	commitFailed: (key: string) => `The change to ${JSON.stringify(key)} was not accepted`,
-	badOption: (name: string, expected: string, got: unknown) =>
-		`Invalid option \`${name}\`: expected ${expected}, got ${preview(got)}`,
-	emptyFallback: () => 'fallback() needs at least one transport',
-	allUnsupported: (kinds: string[]) => `None of the transports can run here: ${kinds.join(', ')}`,
-	closed: () => 'The connection is closed',
-	notOpen: () => 'The socket is not open',
-	ackTimeout: (ms: number) => `No acknowledgement within ${ms} ms`,
-	nack: (reason: unknown) => `The server refused the message${reason ? `: ${String(reason)}` : ''}`,
-	queueFull: (size: number) =>
-		`The outgoing queue is full (${size} messages waiting for a connection); nothing was queued`,
-	oneWay: (kind: string) => `The live transport (${kind}) cannot send messages`,
-	connectTimeout: (url: string, ms: number) =>
-		`${url} did not complete the handshake within ${ms} ms`,
-	socketClosed: (url: string, code: number, reason: string) =>
-		`${url} closed the socket (code ${code}${reason ? `, ${reason}` : ''})`,
-	connectRefused: (url: string, reason: string) =>
-		`${url} refused the connection${reason ? `: ${reason}` : ''}`,
-	serverDisconnected: (url: string) => `${url} disconnected this client`,
-	connectionLost: (url: string, reason: string) => `Lost the connection to ${url} (${reason})`
-} as const;
-
-function preview(value: unknown): string {
-	let text: string;
-	try {
-		text = JSON.stringify(value) ?? String(value);
-	} catch {
-		text = String(value);
-	}
-	return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
+/** Every message the core raises, in one place (one export each, so that bundles keep only theirs). */
+export * as messages from './messages.js';

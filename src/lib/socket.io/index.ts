@@ -1,5 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { TransportError, messages, type TransportErrorCode } from '../core/errors.js';
+import * as messages from '../core/messages.js';
+import { TransportError, type TransportErrorCode } from '../core/errors.js';
 import type { MessageMeta, Transport, TransportConnection } from '../core/transports/types.js';
 
 /** The socket.io event names the adapter listens to and emits. */

@@ -1,5 +1,6 @@
 import { browserEnv, type Env } from '../env/env.js';
-import { TransportError, messages } from '../errors.js';
+import * as messages from '../messages.js';
+import { TransportError } from '../errors.js';
 import type {
 	MessageMeta,
 	SendOptions,

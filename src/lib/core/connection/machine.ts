@@ -1,5 +1,6 @@
 import type { TransportError } from '../errors.js';
-import { TransportError as TransportErrorClass, messages } from '../errors.js';
+import * as messages from '../messages.js';
+import { TransportError as TransportErrorClass } from '../errors.js';
 import type { OpenedInfo, TransportHints } from '../transports/types.js';
 import type { ConnectionStatus, TransportKind } from '../types.js';
 import { retryDelay, type ResolvedRetryOptions } from './retry.js';

@@ -1,4 +1,4 @@
-import { messages } from '../errors.js';
+import * as messages from '../messages.js';
 
 /** How the engine waits between attempts. Every transport shares it. */
 export interface RetryOptions {

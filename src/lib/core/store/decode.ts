@@ -1,4 +1,5 @@
-import { DecodeError, messages } from '../errors.js';
+import * as messages from '../messages.js';
+import { DecodeError } from '../errors.js';
 import type { MessageMeta } from '../transports/types.js';
 
 export type RecordKey = string | number;

@@ -1,5 +1,6 @@
 import { browserEnv, type Env } from '../env/env.js';
-import { DecodeError, MutationError, messages } from '../errors.js';
+import * as messages from '../messages.js';
+import { DecodeError, MutationError } from '../errors.js';
 import type { MessageMeta } from '../transports/types.js';
 import { defaultDecode, type Decoder, type RecordKey, type Update } from './decode.js';
 

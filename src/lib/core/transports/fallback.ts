@@ -1,4 +1,5 @@
-import { TransportError, messages } from '../errors.js';
+import * as messages from '../messages.js';
+import { TransportError } from '../errors.js';
 import type { Attempt, Transport, TransportConnection, TransportSink } from './types.js';
 
 export interface FallbackOptions {

@@ -1,4 +1,5 @@
-import { TransportError, messages } from '../errors.js';
+import * as messages from '../messages.js';
+import { TransportError } from '../errors.js';
 
 /** Statuses after which trying again cannot help. */
 const TERMINAL = new Set([400, 401, 403, 404, 405, 406, 410, 411, 413, 414, 415, 422, 451]);

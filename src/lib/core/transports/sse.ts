@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
-import { TransportError, messages } from '../errors.js';
+import * as messages from '../messages.js';
+import { TransportError } from '../errors.js';
 import {
 	contentTypeError,
 	discard,

@@ -1,0 +1,59 @@
+// The message of every error the core raises. Imported as a namespace
+// (`import * as messages`), so that a bundle keeps only the messages its code uses.
+
+export const httpStatus = (url: string, status: number) => `${url} answered HTTP ${status}`;
+export const contentType = (url: string, got: string | null, expected: string) =>
+	`${url} answered with content type ${got ? JSON.stringify(got) : '(none)'}, expected ${expected}`;
+export const network = (url: string) => `Could not reach ${url}`;
+export const streamEnded = (url: string) => `${url} ended the stream`;
+export const noBody = (url: string) => `${url} answered without a body`;
+export const unsupported = (what: string) => `${what} is not available in this environment`;
+export const eventSourceError = (url: string) =>
+	`EventSource to ${url} failed (the browser does not say why: network, HTTP status or content type)`;
+export const silence = (ms: number) => `Nothing arrived for ${ms} ms`;
+export const invalidJson = (event: string | undefined) =>
+	`Dropped a message${event ? ` (event "${event}")` : ''} that is not valid JSON`;
+export const unknownEvent = (event: string) =>
+	`Dropped a message with unknown event type "${event}"`;
+export const badShape = (event: string | undefined, expected: string) =>
+	`Dropped a message${event ? ` (event "${event}")` : ''}: expected ${expected}`;
+export const missingKey = (item: unknown) =>
+	`Dropped an item without a usable key (string or number): ${preview(item)}`;
+export const unknownRow = (key: string) => `No row with key ${JSON.stringify(key)}`;
+export const noCommit = () =>
+	'Cannot change rows: pass a `commit` function (or use a two-way transport) to send changes';
+export const commitTimeout = (ms: number) => `The change was not confirmed within ${ms} ms`;
+export const commitFailed = (key: string) =>
+	`The change to ${JSON.stringify(key)} was not accepted`;
+export const badOption = (name: string, expected: string, got: unknown) =>
+	`Invalid option \`${name}\`: expected ${expected}, got ${preview(got)}`;
+export const emptyFallback = () => 'fallback() needs at least one transport';
+export const allUnsupported = (kinds: string[]) =>
+	`None of the transports can run here: ${kinds.join(', ')}`;
+export const closed = () => 'The connection is closed';
+export const notOpen = () => 'The socket is not open';
+export const ackTimeout = (ms: number) => `No acknowledgement within ${ms} ms`;
+export const nack = (reason: unknown) =>
+	`The server refused the message${reason ? `: ${String(reason)}` : ''}`;
+export const queueFull = (size: number) =>
+	`The outgoing queue is full (${size} messages waiting for a connection); nothing was queued`;
+export const oneWay = (kind: string) => `The live transport (${kind}) cannot send messages`;
+export const connectTimeout = (url: string, ms: number) =>
+	`${url} did not complete the handshake within ${ms} ms`;
+export const socketClosed = (url: string, code: number, reason: string) =>
+	`${url} closed the socket (code ${code}${reason ? `, ${reason}` : ''})`;
+export const connectRefused = (url: string, reason: string) =>
+	`${url} refused the connection${reason ? `: ${reason}` : ''}`;
+export const serverDisconnected = (url: string) => `${url} disconnected this client`;
+export const connectionLost = (url: string, reason: string) =>
+	`Lost the connection to ${url} (${reason})`;
+
+function preview(value: unknown): string {
+	let text: string;
+	try {
+		text = JSON.stringify(value) ?? String(value);
+	} catch {
+		text = String(value);
+	}
+	return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
