@@ -112,4 +112,52 @@ describe('<ActivityTimeline> in Chromium', () => {
 		expect(rows.length).toBe(200);
 		expect(new Set(rows.map((row) => row.getAttribute('data-key'))).size).toBe(200);
 	});
+
+	describe('row flash (motion allowed)', () => {
+		const realMatchMedia = window.matchMedia;
+		const noReducedMotion = (query: string) =>
+			query.includes('prefers-reduced-motion')
+				? ({ matches: false } as MediaQueryList)
+				: realMatchMedia.call(window, query);
+		const rowsOf = (count: number, version = 1) =>
+			Array.from({ length: count }, (_, i) => ({
+				id: i,
+				title: `Row ${i} v${version}`,
+				done: false
+			}));
+		const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve(undefined)));
+		const flashing = () => document.getAnimations().filter((a) => a.playState === 'running');
+
+		it('S24 the first load is not news; a changed row flashes once however often it changes; a burst flashes at most 24 rows', async () => {
+			window.matchMedia = noReducedMotion;
+			try {
+				const screen = await render(ActivityTimeline, { now: NOW });
+				let items = rowsOf(50);
+				await screen.rerender({ items });
+				await expect.element(screen.getByText('Row 49 v1')).toBeVisible();
+				await frame();
+				expect(flashing()).toHaveLength(0);
+
+				for (let version = 2; version <= 4; version++) {
+					items = items.map((item) =>
+						item.id === 7 ? { ...item, title: `Row 7 v${version}` } : item
+					);
+					await screen.rerender({ items });
+					await frame();
+				}
+				await expect.element(screen.getByText('Row 7 v4')).toBeVisible();
+				const running = flashing();
+				expect(running).toHaveLength(1);
+				const target = (running[0]!.effect as KeyframeEffect).target as HTMLElement;
+				expect(target.textContent).toContain('Row 7 v4');
+
+				await screen.rerender({ items: rowsOf(50, 5) });
+				await expect.element(screen.getByText('Row 49 v5')).toBeVisible();
+				expect(flashing().length).toBeGreaterThan(1);
+				expect(flashing().length).toBeLessThanOrEqual(24);
+			} finally {
+				window.matchMedia = realMatchMedia;
+			}
+		});
+	});
 });

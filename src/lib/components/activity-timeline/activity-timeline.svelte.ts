@@ -60,13 +60,27 @@ export function plainSource<T>(
 	props: () => Pick<ActivityTimelineProps<T>, 'items' | 'state' | 'onToggle' | 'onRetry'>,
 	getKey: () => (item: T) => string | number
 ): Source<T> {
-	const rows = $derived(
-		(props().items ?? []).map((item): Row<T> => ({
-			key: String(getKey()(item)),
-			item,
-			status: 'settled'
-		}))
-	);
+	// One Row per item object, kept while the item is: a new `items` array that changes one item
+	// re-renders one row, not all of them.
+	let cache = new WeakMap<object, Row<T>>();
+	let cachedGetKey: ((item: T) => string | number) | undefined;
+	const rows = $derived.by(() => {
+		const items = props().items ?? [];
+		const keyOf = getKey();
+		if (keyOf !== cachedGetKey) {
+			cache = new WeakMap();
+			cachedGetKey = keyOf;
+		}
+		return items.map((item): Row<T> => {
+			const cacheable = typeof item === 'object' && item !== null;
+			const hit = cacheable ? cache.get(item) : undefined;
+			const key = String(keyOf(item));
+			if (hit?.key === key) return hit;
+			const row: Row<T> = { key, item, status: 'settled' };
+			if (cacheable) cache.set(item, row);
+			return row;
+		});
+	});
 	return {
 		get rows() {
 			return rows;

@@ -41,6 +41,20 @@ const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
 	['day', 7]
 ];
 
+// Building an Intl formatter costs far more than formatting with one: keep one per locale.
+const relativeFormats = new Map<string | undefined, Intl.RelativeTimeFormat>();
+const dateFormats = new Map<string | undefined, Intl.DateTimeFormat>();
+
+function cached<F>(
+	cache: Map<string | undefined, F>,
+	locale: string | undefined,
+	make: () => F
+): F {
+	let format = cache.get(locale);
+	if (!format) cache.set(locale, (format = make()));
+	return format;
+}
+
 /** "just now", "3 minutes ago", "in 2 hours", or a date beyond a week. */
 export function formatRelative(
 	time: number,
@@ -53,8 +67,16 @@ export function formatRelative(
 	let value = seconds;
 	for (const [unit, size] of UNITS) {
 		if (Math.abs(value) < size)
-			return new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(value, unit);
+			return cached(
+				relativeFormats,
+				locale,
+				() => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })
+			).format(value, unit);
 		value = Math.trunc(value / size);
 	}
-	return new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(time);
+	return cached(
+		dateFormats,
+		locale,
+		() => new Intl.DateTimeFormat(locale, { dateStyle: 'medium' })
+	).format(time);
 }
