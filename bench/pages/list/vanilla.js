@@ -1,0 +1,106 @@
+// The baseline: a keyed list in plain DOM code, with the kit's markup. Its shell and row template
+// are copies of what `<ActivityTimeline>` rendered (same elements, classes and attributes, so the
+// kit's styles apply to both); each operation touches only the rows it changes.
+import { formatRelative } from './relative.js';
+
+/** @typedef {{ id: string; title: string; actor: string; updatedAt: number; version: number }} Item */
+
+/**
+ * The child indexes leading from `root` to `node`.
+ * @param {Element} root @param {Element} node
+ */
+function pathTo(root, node) {
+	/** @type {number[]} */
+	const path = [];
+	for (let at = node; at !== root; at = /** @type {Element} */ (at.parentElement)) {
+		path.unshift([.../** @type {Element} */ (at.parentElement).children].indexOf(at));
+	}
+	return path;
+}
+
+/** @param {Element} root @param {number[]} path */
+function follow(root, path) {
+	let at = root;
+	for (const i of path) at = /** @type {Element} */ (at.children[i]);
+	return /** @type {HTMLElement} */ (at);
+}
+
+/**
+ * @param {HTMLElement} target
+ * @param {Element} section a rendered `<ActivityTimeline>` with exactly one row (title, actor, time)
+ */
+export function createVanillaList(target, section) {
+	const shell = /** @type {Element} */ (section.cloneNode(true));
+	const list = /** @type {HTMLElement} */ (shell.querySelector('ol'));
+	const template = /** @type {HTMLElement} */ (list.firstElementChild);
+	template.remove();
+	const titlePath = pathTo(
+		template,
+		/** @type {Element} */ (template.querySelector('[class*="srk-timeline__title"]'))
+	);
+	const actorPath = pathTo(
+		template,
+		/** @type {Element} */ (template.querySelector('[class*="srk-timeline__actor"]'))
+	);
+	const timePath = pathTo(template, /** @type {Element} */ (template.querySelector('time')));
+	target.append(shell);
+
+	/** @type {Map<string, { li: HTMLElement; title: Text; actor: Text; time: HTMLTimeElement; label: Text; item: Item; text: string }>} */
+	const rows = new Map();
+
+	/** @param {Item} item @param {number} now */
+	function create(item, now) {
+		const li = /** @type {HTMLElement} */ (template.cloneNode(true));
+		li.dataset.key = item.id;
+		const title = /** @type {Text} */ (follow(li, titlePath).firstChild);
+		const actor = /** @type {Text} */ (follow(li, actorPath).firstChild);
+		const time = /** @type {HTMLTimeElement} */ (follow(li, timePath));
+		const label = /** @type {Text} */ (time.firstChild);
+		const text = formatRelative(item.updatedAt, now);
+		title.data = item.title;
+		actor.data = item.actor;
+		time.dateTime = new Date(item.updatedAt).toISOString();
+		label.data = text;
+		rows.set(item.id, { li, title, actor, time, label, item, text });
+		return li;
+	}
+
+	/** @param {readonly Item[]} items */
+	function add(items) {
+		const now = Date.now();
+		const fragment = document.createDocumentFragment();
+		for (const item of items) fragment.append(create(item, now));
+		list.append(fragment);
+	}
+
+	return {
+		/** @param {readonly Item[]} items */
+		create: add,
+		append: add,
+		/** @param {readonly Item[]} items changed rows */
+		update(items) {
+			const now = Date.now();
+			for (const item of items) {
+				const row = rows.get(item.id);
+				if (!row) continue;
+				if (item.title !== row.item.title) row.title.data = item.title;
+				if (item.actor !== row.item.actor) row.actor.data = item.actor;
+				if (item.updatedAt !== row.item.updatedAt) {
+					row.time.dateTime = new Date(item.updatedAt).toISOString();
+				}
+				const text = formatRelative(item.updatedAt, now);
+				if (text !== row.text) row.label.data = row.text = text;
+				row.item = item;
+			}
+		},
+		/** @param {string} key */
+		remove(key) {
+			rows.get(key)?.li.remove();
+			rows.delete(key);
+		},
+		clear() {
+			list.textContent = '';
+			rows.clear();
+		}
+	};
+}
