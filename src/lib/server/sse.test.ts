@@ -57,7 +57,10 @@ function client(response: Response) {
 	const read = async () => {
 		await new Promise((resolve) => setTimeout(resolve, 0));
 		const frames = parse(state.text);
-		return { ...state, frames, events: frames.filter((f) => f.data !== undefined) };
+		const pings = frames.filter((f) => f.event === 'ping');
+		// `events`: what the application sees, heartbeats left out
+		const events = frames.filter((f) => f.data !== undefined && f.event !== 'ping');
+		return { ...state, frames, events, pings };
 	};
 	return { reader, read };
 }
@@ -169,6 +172,7 @@ describe('sseResponse', () => {
 		expect((await read()).text).toBe(
 			'retry: 2000\n\n' +
 				'id: 0\nevent: snapshot\ndata: [{"id":"a"}]\n\n' +
+				'event: ping\ndata: {"interval":15000}\n\n' +
 				'id: 1\nevent: upsert\ndata: {"id":"b","title":"two\\nlines"}\n\n' +
 				'id: 2\ndata: plain\n\n'
 		);
@@ -182,7 +186,7 @@ describe('sseResponse', () => {
 		send({ id: 'abc', data: '' });
 		const { text, events } = await read();
 		expect(text).toBe(
-			': ping\n\n' +
+			'event: ping\ndata: {"interval":15000}\n\n' +
 				'data: one\ndata: two\ndata: three\ndata: four\n\n' +
 				'event: reset\ndata: \n\n' +
 				'id: abc\ndata: \n\n'
@@ -226,13 +230,16 @@ describe('sseResponse', () => {
 		expect((await custom.read()).events.map((e) => e.event)).toEqual(['snapshot']);
 	});
 
-	it('sends nothing to replay to an up-to-date client, but a comment so that the stream opens', async () => {
+	it('sends nothing to replay to an up-to-date client, but a first byte so that the stream opens', async () => {
 		const log = createEventLog();
 		log.append({ data: 1 });
 		const initial = vi.fn(() => undefined);
 		const { read } = open({ log, initial, lastEventId: '1' });
-		expect((await read()).text).toBe(': ping\n\n');
+		expect((await read()).text).toBe('event: ping\ndata: {"interval":15000}\n\n');
 		expect(initial).not.toHaveBeenCalled();
+		// without a heartbeat to announce, a comment
+		const quiet = open({ log, initial, lastEventId: '1', heartbeat: 0 });
+		expect((await quiet.read()).text).toBe(': ping\n\n');
 	});
 
 	it('S01 events that initial() appends are sent once: folded into a snapshot with their id, else after it', async () => {
@@ -283,20 +290,18 @@ describe('sseResponse', () => {
 		expect((await read()).events.map((e) => e.event)).toEqual(['snapshot', 'early']);
 	});
 
-	it('writes a `: ping` comment every heartbeat interval (15 s by default)', async () => {
+	it('announces its heartbeat after the opening events, then sends a `ping` event every interval (15 s by default)', async () => {
 		const log = createEventLog();
 		const { read, timers } = open({ log, initial: () => ({ event: 'snapshot', data: [] }) });
 		expect(timers.setInterval).toHaveBeenCalledTimes(1);
 		expect([...timers.live.values()][0]!.ms).toBe(15_000);
 		timers.fire();
 		timers.fire();
-		expect((await read()).frames).toEqual([
-			{ event: 'snapshot', data: '[]' },
-			{ comment: 'ping' },
-			{ comment: 'ping' }
-		]);
+		const ping = { event: 'ping', data: '{"interval":15000}' };
+		expect((await read()).frames).toEqual([{ event: 'snapshot', data: '[]' }, ping, ping, ping]);
 		const custom = open({ log, heartbeat: 500 });
 		expect([...custom.timers.live.values()][0]!.ms).toBe(500);
+		expect((await custom.read()).pings).toEqual([{ event: 'ping', data: '{"interval":500}' }]);
 	});
 
 	it('creates no interval with heartbeat 0', () => {

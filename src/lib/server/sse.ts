@@ -71,8 +71,10 @@ export interface SseResponseOptions {
 	 */
 	initial?: () => Initial | Promise<Initial>;
 	/**
-	 * The interval (ms) of `: ping` comments, which keep proxies from closing an idle stream;
-	 * `0` disables them.
+	 * The interval (ms) of `ping` events, which keep proxies from closing an idle stream and tell
+	 * clients the stream is alive; `0` disables them. Each is `event: ping` with the data
+	 * `{"interval":<ms>}`, and the first follows the opening events: the kit's `sse()` then knows
+	 * how soon silence means trouble (an `EventSource` never sees `:` comments).
 	 * @defaultValue `15000`
 	 */
 	heartbeat?: number;
@@ -88,7 +90,8 @@ export interface SseResponseOptions {
 }
 
 const encoder = new TextEncoder();
-const PING = encoder.encode(': ping\n\n');
+/** Opens the stream when there is nothing else to send and no heartbeat. */
+const COMMENT = encoder.encode(': ping\n\n');
 /** The encoded frames of logged events: each is serialised once, however many streams send it. */
 const frames = new WeakMap<object, Uint8Array>();
 
@@ -224,6 +227,7 @@ export function sseResponse(options: SseResponseOptions): Response {
 	if (retry !== undefined && (typeof retry !== 'number' || !Number.isFinite(retry) || retry < 0)) {
 		throw invalid('retry', 'a number of ms ≥ 0', retry);
 	}
+	const ping = encoder.encode(`event: ping\ndata: {"interval":${Math.floor(heartbeat)}}\n\n`);
 	const { signal } = request;
 	const lastEventId =
 		request.headers.get('Last-Event-ID') ?? new URL(request.url).searchParams.get('lastEventId');
@@ -276,8 +280,10 @@ export function sseResponse(options: SseResponseOptions): Response {
 			after = Math.max(after, toId(event.id) ?? -1);
 		}
 		for (const { id, frame } of held) if (id === undefined || id > after) write(frame);
-		// Headers often leave only with the first bytes: let the client see the stream open now.
-		if (!wrote) write(PING);
+		// Announce the heartbeat now; without one, still send a first byte: headers often leave
+		// only with it, and the client should see the stream open now.
+		if (heartbeat > 0) write(ping);
+		else if (!wrote) write(COMMENT);
 	};
 
 	const body = new ReadableStream<Uint8Array>({
@@ -288,7 +294,7 @@ export function sseResponse(options: SseResponseOptions): Response {
 			try {
 				if (retry !== undefined) write(encoder.encode(`retry: ${Math.floor(retry)}\n\n`));
 				unsubscribe = log ? log.subscribe(send) : subscribe!(send);
-				if (heartbeat > 0) interval = timers.setInterval(() => write(PING), heartbeat);
+				if (heartbeat > 0) interval = timers.setInterval(() => write(ping), heartbeat);
 				const replay = log && lastEventId !== null ? log.since(lastEventId) : undefined;
 				if (replay) return flush(replay, toId(lastEventId));
 				const first = initial?.();

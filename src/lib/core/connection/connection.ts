@@ -34,7 +34,8 @@ export interface ConnectionOptions<In = unknown> {
 	retry?: RetryOptions;
 	/**
 	 * Silence (no message, no heartbeat) before the connection is `stale`; twice this long and it is
-	 * dropped and reconnected. A transport that is quiet by design (polling) extends it.
+	 * dropped and reconnected. A server that announces its heartbeat interval (`sseResponse` does)
+	 * shortens it to 1.5 intervals; a transport that is quiet by design (polling) extends it.
 	 * @defaultValue `45000`
 	 */
 	staleAfter?: number;

@@ -214,6 +214,64 @@ describe('transition', () => {
 		expect(effects).toContainEqual({ type: 'schedule', timer: 'retry', delay: 7000 });
 	});
 
+	it('P7 an announced heartbeat shortens the silence limit to 1.5 intervals, at once', () => {
+		const c = ctx({ staleAfter: 45_000 });
+		const opened = run(
+			[{ type: 'start' }, { type: 'opened', attemptId: 1, info: {} }],
+			undefined,
+			c
+		);
+		expect(opened.effects).toContainEqual({ type: 'schedule', timer: 'silence', delay: 45_000 });
+		const hinted = transition(
+			opened.state,
+			{ type: 'hint', attemptId: 1, hints: { heartbeatMs: 1000 } },
+			{ ...c, now: c.now + 200 }
+		);
+		expect(hinted.effects).toEqual([{ type: 'schedule', timer: 'silence', delay: 1300 }]);
+		const stale = transition(
+			hinted.state,
+			{ type: 'timer', timer: 'silence' },
+			{ ...c, now: c.now + 1500 }
+		);
+		expect(stale.state.status).toBe('stale');
+		// a staleAfter shorter than 1.5 intervals still wins
+		const short = ctx({ staleAfter: 1000 });
+		const { state } = run(
+			[
+				{ type: 'start' },
+				{ type: 'opened', attemptId: 1, info: {} },
+				{ type: 'hint', attemptId: 1, hints: { heartbeatMs: 1000 } }
+			],
+			undefined,
+			short
+		);
+		expect(
+			transition(state, { type: 'timer', timer: 'silence' }, { ...short, now: short.now + 1000 })
+				.state.status
+		).toBe('stale');
+	});
+
+	it('forgets an announced heartbeat when a connection opens: the next server announces its own', () => {
+		const c = ctx({ staleAfter: 45_000 });
+		const { state } = run(
+			[
+				{ type: 'start' },
+				{ type: 'opened', attemptId: 1, info: {} },
+				{ type: 'hint', attemptId: 1, hints: { heartbeatMs: 1000 } },
+				{ type: 'opened', attemptId: 1, info: { transport: 'websocket' } }
+			],
+			undefined,
+			c
+		);
+		expect(state.heartbeatMs).toBeUndefined();
+		const later = transition(
+			state,
+			{ type: 'timer', timer: 'silence' },
+			{ ...c, now: c.now + 5000 }
+		);
+		expect(later.state.status).toBe('live');
+	});
+
 	it('S10 the server retry hint sets the base of the backoff', () => {
 		const { effects } = run(
 			[

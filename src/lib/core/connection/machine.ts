@@ -48,6 +48,8 @@ export interface MachineState extends ConnectionState {
 	serverRetryMs: number | undefined;
 	/** How long silence is normal on the live transport. */
 	silenceMs: number | undefined;
+	/** The heartbeat interval the live transport's server announced. */
+	heartbeatMs: number | undefined;
 	online: boolean;
 	visible: boolean;
 }
@@ -114,6 +116,7 @@ export function initialMachineState(online = true, visible = true): MachineState
 		wasLive: false,
 		serverRetryMs: undefined,
 		silenceMs: undefined,
+		heartbeatMs: undefined,
 		online,
 		visible
 	};
@@ -180,7 +183,9 @@ export function transition(
 				lastEventAt: ctx.now,
 				error: undefined,
 				wasLive: true,
-				continuity
+				continuity,
+				// announced again by the server of this connection, if it announces it
+				heartbeatMs: undefined
 			};
 			const effects: ConnectionEffect[] = [
 				{ type: 'schedule', timer: 'silence', delay: silenceLimit(next, ctx) }
@@ -206,12 +211,20 @@ export function transition(
 
 		case 'hint': {
 			if (!current(state, event.attemptId)) return same(state);
-			const { retryMs, silenceMs } = event.hints;
-			return same({
+			const { retryMs, silenceMs, heartbeatMs } = event.hints;
+			const next = {
 				...state,
 				serverRetryMs: retryMs ?? state.serverRetryMs,
-				silenceMs: silenceMs ?? state.silenceMs
-			});
+				silenceMs: silenceMs ?? state.silenceMs,
+				heartbeatMs: heartbeatMs ?? state.heartbeatMs
+			};
+			if (heartbeatMs === undefined || heartbeatMs === state.heartbeatMs || !isUp(state)) {
+				return same(next);
+			}
+			// The silence limit changed: check against the new one, not when the old timer fires.
+			const silentFor = ctx.now - (state.lastEventAt ?? ctx.now);
+			const delay = Math.max(0, silenceLimit(next, ctx) - silentFor);
+			return { state: next, effects: [{ type: 'schedule', timer: 'silence', delay }] };
 		}
 
 		case 'failed': {
@@ -382,9 +395,18 @@ function closeAttempt(state: MachineState): Transition {
 	};
 }
 
+/** A server's heartbeat may be this late before the stream counts as stale. */
+const HEARTBEAT_SLACK = 1.5;
+
 function silenceLimit(state: MachineState, ctx: TransitionContext): number {
-	// A transport that is quiet by design (a slow poll) must not look stale between its beats.
-	return Math.max(ctx.staleAfter, state.silenceMs === undefined ? 0 : state.silenceMs * 2);
+	// A server that announces its heartbeat is stale after 1.5 missed intervals, sooner than
+	// staleAfter. A transport that is quiet by design (a slow poll) must not look stale between
+	// its beats.
+	const expected =
+		state.heartbeatMs === undefined
+			? ctx.staleAfter
+			: Math.min(ctx.staleAfter, Math.ceil(state.heartbeatMs * HEARTBEAT_SLACK));
+	return Math.max(expected, state.silenceMs === undefined ? 0 : state.silenceMs * 2);
 }
 
 const current = (state: MachineState, attemptId: number) =>

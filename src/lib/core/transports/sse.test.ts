@@ -450,6 +450,25 @@ describe('sse() in fetch mode', () => {
 		});
 	});
 
+	it('P7 a ping announcing its interval hints the heartbeat (as sseResponse sends); other data is a plain heartbeat', async () => {
+		const calls = await deliver([
+			bytes(
+				'event: ping\ndata: {"interval":15000}\n\n' +
+					'event: ping\ndata: {"interval":"soon"}\n\n' +
+					'event: ping\ndata: {not json\n\n'
+			)
+		]);
+		expect(calls.map((c) => c.type)).toEqual([
+			'opened',
+			'hint',
+			'heartbeat',
+			'heartbeat',
+			'heartbeat',
+			'ended'
+		]);
+		expect(calls[1]).toEqual({ type: 'hint', hints: { heartbeatMs: 15_000 } });
+	});
+
 	it('heartbeatEvents replaces the default heartbeat names', async () => {
 		serve(() =>
 			eventStream(streamOf([bytes('event: ping\ndata: 1\n\nevent: alive\ndata: 2\n\n')]))

@@ -61,6 +61,24 @@ export interface SseOptions {
 const DEFAULT_EVENTS = ['snapshot', 'upsert', 'remove'];
 const DEFAULT_HEARTBEATS = ['heartbeat', 'ping'];
 
+/**
+ * A heartbeat event proves liveness; one whose data is `{"interval": ms}` (as `sseResponse` sends)
+ * also tells the engine how often to expect one.
+ */
+function heartbeat(sink: TransportSink<string>, data: string) {
+	if (data.startsWith('{')) {
+		try {
+			const interval = (JSON.parse(data) as { interval?: unknown }).interval;
+			if (typeof interval === 'number' && interval > 0 && Number.isFinite(interval)) {
+				sink.hint({ heartbeatMs: interval });
+			}
+		} catch {
+			// not ours: a heartbeat all the same
+		}
+	}
+	sink.heartbeat();
+}
+
 /** Server-Sent Events, over the browser's `EventSource` or a streamed `fetch`. */
 export function sse(options: SseOptions): Transport<string> {
 	if (
@@ -161,7 +179,8 @@ function openFetch(
 		const parser = createParser({
 			onEvent(event) {
 				if (closed) return;
-				if (event.event !== undefined && heartbeats.has(event.event)) return sink.heartbeat();
+				if (event.event !== undefined && heartbeats.has(event.event))
+					return heartbeat(sink, event.data);
 				sink.message(event.data, { id: event.id, event: event.event });
 			},
 			onRetry: (ms) => !closed && sink.hint({ retryMs: ms }),
@@ -241,7 +260,7 @@ function openEventSource(
 	const onMessage = (event: Event) => {
 		if (closed) return;
 		const { type, data, lastEventId: id } = event as MessageEvent<string>;
-		if (heartbeats.has(type)) return sink.heartbeat();
+		if (heartbeats.has(type)) return heartbeat(sink, data);
 		// `lastEventId` is the stream's running id, repeated on id-less events: pass it on only
 		// when it changed, or the store would take those events for duplicates.
 		const changed = id !== previousId;

@@ -31,6 +31,12 @@ export interface TransportHints {
 	retryMs?: number;
 	/** How long silence is normal on this transport (a polling interval), in milliseconds. */
 	silenceMs?: number;
+	/**
+	 * The server's heartbeat interval, in milliseconds (`sseResponse` announces it in its `ping`
+	 * events). The connection then counts as stale after 1.5 intervals without a byte, or after
+	 * `staleAfter` if that is sooner.
+	 */
+	heartbeatMs?: number;
 }
 
 /** Where an attempt reports what happens. Calls after the attempt was closed are ignored. */
