@@ -24,8 +24,10 @@ export interface WebSocketOptions<Out = unknown> {
 	decode?: (data: unknown) => unknown;
 	/**
 	 * A handshake that does not complete in this many milliseconds fails the attempt (a proxy that
-	 * accepts the connection and never upgrades it looks exactly like that).
-	 * @defaultValue `5000`
+	 * accepts the connection and never upgrades it looks exactly like that). In a `fallback` chain
+	 * this is how long a blocked WebSocket delays the first data; a handshake over a slow mobile
+	 * link takes a few round trips, well under it.
+	 * @defaultValue `2500`
 	 */
 	connectTimeout?: number;
 	/**
@@ -88,7 +90,7 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 	const readAck = options.readAck ?? defaultReadAck;
 	const withRef =
 		options.withRef ?? ((data: Out, ref: string) => ({ ...(data as object), ref }) as Out);
-	const connectTimeout = options.connectTimeout ?? 5000;
+	const connectTimeout = options.connectTimeout ?? 2500;
 	const ackTimeout = options.ackTimeout ?? 10_000;
 	const terminal = new Set(options.terminalCloseCodes ?? DEFAULT_TERMINAL);
 	let refs = 0;
