@@ -2,7 +2,7 @@
 // in the same run, and writes bench/results.json and bench/RESULTS.md. Running some ids alone
 // replaces their rows and keeps the others' from the last run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /** @type {Record<string, { title: string; load: () => Promise<{ default: () => Promise<{ rows: import('./lib.js').Row[]; notes?: string[] }> }> }>} */
@@ -68,6 +68,7 @@ previous.rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 
 writeFileSync(RESULTS_JSON, JSON.stringify(previous.rows, null, '\t') + '\n');
 writeFileSync(RESULTS_MD, markdown(previous));
+mkdirSync('node_modules/.cache', { recursive: true });
 writeFileSync(
 	'node_modules/.cache/srk-bench-meta.json',
 	JSON.stringify({ notes: previous.notes, seconds: previous.seconds })
