@@ -169,6 +169,7 @@ export function rowContext<T>(
 	row: Row<T>,
 	fields: Fields<T>,
 	source: Source<T>,
+	canToggle: boolean,
 	now: number,
 	locale: string | undefined,
 	labels: ActivityTimelineLabels
@@ -184,7 +185,7 @@ export function rowContext<T>(
 		time: time === undefined ? undefined : formatRelative(time, now, locale, labels.justNow),
 		datetime: time === undefined ? undefined : new Date(time).toISOString(),
 		done: fields.getDone(row.item),
-		canToggle: source.canToggle,
+		canToggle,
 		toggle: () => source.toggle(row),
 		retry: () => source.retry(row)
 	};
