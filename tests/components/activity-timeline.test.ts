@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ActivityTimeline } from '../../src/lib/index.js';
 import { createFakeEnv, type FakeEnv } from '../helpers/fake-env.js';
 import { fakeTransport } from '../helpers/fake-transport.js';
+import ItemsHarness from '../harness/items-harness.svelte';
 import LiveHarness from '../harness/live-harness.svelte';
 
 const NOW = Date.UTC(2026, 0, 15, 12);
@@ -43,6 +44,27 @@ const rowTitles = () =>
 		.map((li) => li.querySelector('.srk-timeline__title')?.textContent?.trim());
 
 describe('<ActivityTimeline> with plain items', () => {
+	it('S24 a new items array that changes one item re-renders that row only', () => {
+		const getTitle = vi.fn((t: Task) => t.title);
+		const items = Array.from({ length: 50 }, (_, i) => task(i));
+		let setItems!: (items: Task[]) => void;
+		render(ItemsHarness<Task>, {
+			initial: items,
+			getTitle,
+			setItems: (set: (items: Task[]) => void) => (setItems = set)
+		});
+		expect(getTitle).toHaveBeenCalledTimes(50);
+		getTitle.mockClear();
+		flushSync(() => setItems(items.map((t) => (t.id === 7 ? { ...t, title: 'Changed' } : t))));
+		expect(getTitle.mock.calls.map(([t]) => t.id)).toEqual([7]);
+		expect(rowTitles()[7]).toBe('Changed');
+		getTitle.mockClear();
+		flushSync(() => setItems(items.filter((t) => t.id !== 9)));
+		// row 7 is back to its first object (one render); no other row renders again
+		expect(getTitle.mock.calls.map(([t]) => t.id)).toEqual([7]);
+		expect(rowTitles()).toHaveLength(49);
+	});
+
 	it('renders keyed rows with title, actor and relative time', () => {
 		render(ActivityTimeline<Task>, {
 			items: [task(1), task(2, { updatedAt: NOW - 5000 })],

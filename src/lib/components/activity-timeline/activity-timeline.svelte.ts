@@ -190,3 +190,24 @@ export function rowContext<T>(
 		retry: () => source.retry(row)
 	};
 }
+
+/**
+ * Wraps an object factory so that it returns its previous result while every property is the same
+ * (`===`), for a `$derived.by` whose readers should not re-run for an equal object.
+ */
+export function keepIfSame<O extends object>(make: () => O): () => O {
+	let previous: O | undefined;
+	return () => {
+		const next = make();
+		if (previous && shallowEqual(previous, next)) return previous;
+		return (previous = next);
+	};
+}
+
+function shallowEqual(a: object, b: object): boolean {
+	const keys = Object.keys(a);
+	if (keys.length !== Object.keys(b).length) return false;
+	return keys.every(
+		(key) => (a as Record<string, unknown>)[key] === (b as Record<string, unknown>)[key]
+	);
+}
