@@ -251,6 +251,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		}
 		overlays.delete(key);
 		failures.delete(key);
+		rowCache.delete(key);
 	}
 
 	function upsert(items: T[]) {
@@ -325,7 +326,6 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		}
 		const rows: Row<T>[] = [];
 		const items: T[] = [];
-		const live = new Set<string>();
 		for (const key of order) {
 			const entry = base.get(key)!;
 			const list = overlays.get(key);
@@ -352,11 +352,9 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 				};
 				rowCache.set(key, { entry, overlays: list, failure, row });
 			}
-			live.add(key);
 			rows.push(row);
 			items.push(row.item);
 		}
-		for (const key of rowCache.keys()) if (!live.has(key)) rowCache.delete(key);
 		return { items, rows, loaded, dropped };
 	}
 
