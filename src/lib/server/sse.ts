@@ -252,6 +252,9 @@ export function sseResponse(options: SseResponseOptions): Response {
 	function release() {
 		if (released) return;
 		released = true;
+		// `request` is referenced here on purpose: a Request that is garbage-collected can stop
+		// forwarding its caller's abort to `signal`, and the stream would then never be released.
+		void request;
 		pending = undefined;
 		signal.removeEventListener('abort', release);
 		if (interval !== undefined) timers.clearInterval(interval);

@@ -458,6 +458,8 @@ describe('websocket adapter against a real ws server', () => {
 			timeout: 2000
 		});
 		expect(peer.received.every((m) => JSON.stringify(m) === '{"type":"ping"}')).toBe(true);
+		// P7 a server that answers pings: the engine learns the interval
+		expect(recorder.calls).toContainEqual(['hint', { heartbeatMs: 50 }]);
 		await recorder.connection.send!({ type: 'data' });
 		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
 		expect(recorder.messages()).toEqual([{ type: 'upsert', items: [{ id: 'x' }] }]);
@@ -476,7 +478,12 @@ describe('websocket adapter against a real ws server', () => {
 
 	it('heartbeat with a custom message; no heartbeat option sends no pings', async () => {
 		const server = await startServer();
-		await openLive({ url: server.url, heartbeat: { interval: 40, message: { op: 'hb' } } });
+		const withoutPong = await openLive({
+			url: server.url,
+			heartbeat: { interval: 40, message: { op: 'hb' } }
+		});
+		// no isPong: nothing says the server answers, so no interval to expect frames at
+		expect(withoutPong.names()).not.toContain('hint');
 		await openLive({ url: server.url });
 		await vi.waitFor(() => expect(server.peers).toHaveLength(2));
 		const [withBeat, without] = server.peers;

@@ -33,7 +33,8 @@ export interface WebSocketOptions<Out = unknown> {
 	/**
 	 * Send `message` (default `{ type: 'ping' }`) every `interval` milliseconds so idle proxies keep
 	 * the socket open. Any frame that arrives proves liveness; `isPong` frames are not handed on as
-	 * messages.
+	 * messages. With `isPong` (the server answers pings) the engine expects a frame every
+	 * `interval` and counts the socket stale after 1.5 intervals of silence.
 	 */
 	heartbeat?: { interval: number; message?: unknown; isPong?: (message: unknown) => boolean };
 	/**
@@ -170,6 +171,9 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 				opened = true;
 				env.clearTimeout(connectTimer);
 				sink.opened({ bidirectional: true });
+				// A server that answers pings (`isPong`) sends a frame every interval: silence for
+				// longer means trouble. Without `isPong` nothing says it answers.
+				if (options.heartbeat?.isPong) sink.hint({ heartbeatMs: options.heartbeat.interval });
 				beat();
 			};
 			const onMessage = (event: MessageEvent) => {
