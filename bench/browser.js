@@ -152,19 +152,3 @@ export async function newPage(browser, options = {}) {
 	if (options.initScript) await page.addInitScript(options.initScript);
 	return { context, page, errors };
 }
-
-/**
- * Deterministic pseudo-random numbers in [0, 1) (mulberry32), so that every run of a benchmark
- * sends the same events.
- * @param {number} seed
- */
-export function random(seed) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}

@@ -101,3 +101,19 @@ export async function launchChromium() {
 		args: ['--no-sandbox', '--js-flags=--expose-gc', '--enable-precise-memory-info']
 	});
 }
+
+/**
+ * Deterministic pseudo-random numbers in [0, 1) (mulberry32), so that every run of a benchmark
+ * sends the same events.
+ * @param {number} seed
+ */
+export function seededRandom(seed) {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}

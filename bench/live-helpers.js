@@ -103,21 +103,6 @@ export function pipeResponse(response, req, res, { onChunk } = {}) {
 }
 
 /**
- * A small seeded PRNG (mulberry32): the same seed gives the same drops in every run.
- * @param {number} seed
- */
-export function seededRandom(seed) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
-/**
  * Resolves once `predicate()` is true; resolves to false after `timeoutMs`.
  * @param {() => boolean} predicate
  * @param {number} timeoutMs
@@ -160,3 +145,5 @@ export function countBytes(server) {
 		}
 	};
 }
+
+export { seededRandom } from './lib.js';

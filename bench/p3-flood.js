@@ -3,8 +3,8 @@
 // list, some new rows that push the oldest out). The kit (`<LiveSource transport={sse(…)}>` with
 // `<ActivityTimeline>`) and a naive Svelte `{#each}` list fed by `EventSource` (one `$state` change
 // per event) get the same events, one after the other, on the same page build.
-import { newPage, random, servePages } from './browser.js';
-import { kit, launchChromium, percentile, round, row, sleep } from './lib.js';
+import { newPage, servePages } from './browser.js';
+import { kit, launchChromium, percentile, round, row, seededRandom, sleep } from './lib.js';
 
 const ROWS = 500;
 const EVENTS = 10_000;
@@ -19,7 +19,7 @@ const ACTORS = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis',
  * ROWS): what the page must show at the end.
  */
 function dataset() {
-	const rand = random(3);
+	const rand = seededRandom(3);
 	const now = Date.now();
 	const seed = Array.from({ length: ROWS }, (_, i) => ({
 		id: `r${i}`,

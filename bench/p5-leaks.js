@@ -3,8 +3,8 @@
 // `sseResponse` and `createEventLog` on Node, one row changing every few milliseconds). Counted:
 // connections open at the server and in the page, pending timers and animation frames in the page,
 // and the JS heap.
-import { newPage, random, servePages } from './browser.js';
-import { kit, launchChromium, round, row, sleep } from './lib.js';
+import { newPage, servePages } from './browser.js';
+import { kit, launchChromium, round, row, seededRandom, sleep } from './lib.js';
 import { track } from './pages/leaks/track.js';
 
 const SHORT_WARMUP = 5;
@@ -45,7 +45,7 @@ async function objects(cdp) {
 export default async function run() {
 	const { createEventLog, sseResponse } = await kit('server/index.js');
 	const log = createEventLog({ limit: 1000 });
-	const rand = random(5);
+	const rand = seededRandom(5);
 	const tasks = Array.from({ length: ROWS }, (_, i) => ({
 		id: `t${i}`,
 		title: `Task ${i}`,
