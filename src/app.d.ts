@@ -2,7 +2,10 @@
 declare global {
 	namespace App {
 		// interface Error {}
-		// interface Locals {}
+		interface Locals {
+			/** The signed-in name (the demo's sign-in cookie), if any. */
+			user?: string;
+		}
 		// interface PageData {}
 		// interface PageState {}
 		// interface Platform {}

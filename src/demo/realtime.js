@@ -2,7 +2,7 @@
 // `task:sync` out to every client for every change, whoever made it (SSE and HTTP clients too,
 // through the store's change feed).
 import { Server } from 'socket.io';
-import { pause, TaskError } from './shared.js';
+import { pause, sessionUser, TaskError } from './shared.js';
 import { tasks } from './tasks.js';
 
 /**
@@ -14,6 +14,10 @@ export function attachRealtime(httpServer) {
 	const io = new Server(httpServer, { serveClient: false });
 	const realtime = io.of('/realtime');
 
+	// Signed-in readers only, like the page and the API.
+	realtime.use((socket, next) =>
+		sessionUser(socket.request.headers.cookie) ? next() : next(new Error('Sign in first'))
+	);
 	// The `socket` fault switch: refuse new sockets, drop the open ones.
 	realtime.use((_socket, next) =>
 		store.faults.socket ? next(new Error('The realtime socket is switched off')) : next()

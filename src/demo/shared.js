@@ -93,3 +93,26 @@ export function parseChange(body) {
 	}
 	return { change, mutationId };
 }
+
+/** The cookie that the sign-in form sets and that the page, the API and the socket require. */
+export const SESSION_COOKIE = 'demo_user';
+
+/**
+ * The signed-in name in a `Cookie` header, or `undefined` (for the socket, which has no
+ * SvelteKit `cookies`).
+ * @param {string | undefined} header
+ */
+export function sessionUser(header) {
+	for (const pair of header?.split(';') ?? []) {
+		const at = pair.indexOf('=');
+		if (at > 0 && pair.slice(0, at).trim() === SESSION_COOKIE) {
+			const value = pair.slice(at + 1).trim();
+			try {
+				return decodeURIComponent(value) || undefined;
+			} catch {
+				return undefined;
+			}
+		}
+	}
+	return undefined;
+}

@@ -2,6 +2,7 @@
 // socket.io), pages in Chromium. Needs `vite build` first (`npm run test:demo` does both).
 import Database from 'better-sqlite3';
 import { chromium, type Browser, type Page } from 'playwright';
+import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium } from '../../scripts/chromium.js';
 import { startDemo, tempDatabase, type DemoServer } from './server.js';
@@ -47,8 +48,21 @@ const live = (page: Page, transport: string, timeout = 20_000) =>
 		.locator(`.srk-badge[data-status="live"][data-transport="${transport}"]`)
 		.waitFor({ timeout });
 const box = (page: Page, title: string) => page.getByRole('checkbox', { name: title });
+const SIGNED_IN = { cookie: 'demo_user=Tester' };
 const list = async (origin: string): Promise<Task[]> =>
-	(await fetch(`${origin}/api/tasks`)).json() as Promise<Task[]>;
+	(await fetch(`${origin}/api/tasks`, { headers: SIGNED_IN })).json() as Promise<Task[]>;
+/** The socket's first answer: `connected`, or its connect error's message. */
+function socketAnswer(origin: string, headers: Record<string, string>): Promise<string> {
+	const socket = io(`${origin}/realtime`, {
+		transports: ['websocket'],
+		extraHeaders: headers,
+		reconnection: false
+	});
+	return new Promise<string>((resolve) => {
+		socket.once('connect', () => resolve('connected'));
+		socket.once('connect_error', (error) => resolve(error.message));
+	}).finally(() => socket.close());
+}
 const faults = (origin: string, body: object) =>
 	fetch(`${origin}/api/admin/faults`, {
 		method: 'POST',
@@ -73,9 +87,7 @@ const doneByTitle = (tasks: Task[]) => Object.fromEntries(tasks.map((t) => [t.ti
 describe('/activity on the production server', () => {
 	it('renders the list on the server, then goes live over socket.io', async () => {
 		const server = await demo();
-		const html = await (
-			await fetch(`${server.origin}/activity`, { headers: { cookie: 'demo_user=Tester' } })
-		).text();
+		const html = await (await fetch(`${server.origin}/activity`, { headers: SIGNED_IN })).text();
 		expect(html).toContain('Ship the release notes');
 		expect((await fetch(`${server.origin}/activity`, { redirect: 'manual' })).status).toBe(303);
 		// Signed out: the page sends the reader to the sign-in form, then back.
@@ -89,6 +101,37 @@ describe('/activity on the production server', () => {
 		await page.getByText('Signed in as Ada.').waitFor();
 		await live(page, 'socket.io');
 		await expect.poll(() => page.locator('li').count()).toBe(7);
+	});
+
+	it('the task API, its stream and the socket answer signed-in readers only', async () => {
+		const server = await demo();
+		const api = `${server.origin}/api/tasks`;
+		const [first] = await list(server.origin);
+		const patch = (headers: Record<string, string>) =>
+			fetch(`${api}/${first!.id}`, {
+				method: 'PATCH',
+				headers: { 'content-type': 'application/json', ...headers },
+				body: JSON.stringify({ done: !first!.done })
+			});
+		for (const response of [
+			await fetch(api),
+			await fetch(`${api}/stream`),
+			await patch({}),
+			await fetch(api, { headers: { cookie: 'demo_user=' } })
+		]) {
+			expect(response.status).toBe(401);
+			expect(await response.json()).toEqual({ message: expect.stringContaining('Sign in') });
+		}
+		expect(await socketAnswer(server.origin, {})).toBe('Sign in first');
+		// Refused changes changed nothing.
+		expect((await list(server.origin))[0]).toEqual(first);
+
+		expect((await patch(SIGNED_IN)).status).toBe(200);
+		expect(await socketAnswer(server.origin, SIGNED_IN)).toBe('connected');
+		const stream = await fetch(`${api}/stream`, { headers: SIGNED_IN });
+		expect(stream.status).toBe(200);
+		expect(stream.headers.get('content-type')).toContain('text/event-stream');
+		await stream.body?.cancel();
 	});
 
 	it('S19 a toggle in one page appears in the other', async () => {

@@ -2,8 +2,8 @@ import { redirect } from '@sveltejs/kit';
 import { taskStore } from '../../demo/shared.js';
 import type { PageServerLoad } from './$types.js';
 
-export const load: PageServerLoad = ({ cookies, url }) => {
-	const user = cookies.get('demo_user');
+export const load: PageServerLoad = ({ locals, url }) => {
+	const user = locals.user;
 	if (!user) redirect(303, `/signin?next=${encodeURIComponent(url.pathname)}`);
 	return { user, tasks: taskStore().list() };
 };

@@ -1,4 +1,5 @@
 import { fail, redirect } from '@sveltejs/kit';
+import { SESSION_COOKIE } from '../../demo/shared.js';
 import type { Actions } from './$types.js';
 
 /** A demo sign-in: any name, kept in a cookie. */
@@ -7,7 +8,7 @@ export const actions: Actions = {
 		const name = String((await request.formData()).get('name') ?? '').trim();
 		if (name === '' || name.length > 60)
 			return fail(400, { name, error: 'Enter a name (at most 60 characters).' });
-		cookies.set('demo_user', name, {
+		cookies.set(SESSION_COOKIE, name, {
 			path: '/',
 			httpOnly: true,
 			sameSite: 'lax',
