@@ -1,7 +1,8 @@
 // `npm run test:consumer`: installs the packed package into the SvelteKit app in tests/consumer
 // (copied outside the workspace, so nothing resolves to the repository's own files), builds it
 // with SSR, starts it, and checks in Chromium: rows rendered on the server, then a live update
-// pushed by the app's own SSE endpoint (built on `svelte-realtime-kit/server`).
+// pushed by the app's own SSE endpoint (built on `svelte-realtime-kit/server`), received once over
+// EventSource and once in fetch mode (whose parser the app's build splits into its own chunk).
 import { execSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -62,21 +63,38 @@ try {
 		throw new Error('no server-rendered rows in the HTML');
 
 	browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox'] });
-	const page = await browser.newPage();
-	await page.goto(origin);
-	await page
-		.locator('.srk-badge[data-status="live"][data-transport="sse"]')
-		.waitFor({ timeout: 20_000 });
-	await fetch(`${origin}/api/tasks`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ title: 'Pushed over SSE' })
-	});
-	await page.getByText('Pushed over SSE').waitFor({ timeout: 10_000 });
-	const rows = await page.getByRole('listitem').count();
-	if (rows !== 3) throw new Error(`expected 3 rows after the push, found ${rows}`);
+	// EventSource mode (the default), then fetch mode, which loads its parser on first use.
+	for (const [query, title, expectedRows, resourceType] of [
+		['', 'Pushed over SSE', 3, 'eventsource'],
+		['?sse=fetch', 'Pushed over fetch-mode SSE', 4, 'fetch']
+	]) {
+		const page = await browser.newPage();
+		/** @type {string[]} */
+		const streams = [];
+		page.on('request', (request) => {
+			if (request.url().includes('/api/tasks/stream')) streams.push(request.resourceType());
+		});
+		await page.goto(`${origin}/${query}`);
+		await page
+			.locator('.srk-badge[data-status="live"][data-transport="sse"]')
+			.waitFor({ timeout: 20_000 });
+		await fetch(`${origin}/api/tasks`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ title })
+		});
+		await page.getByText(title).waitFor({ timeout: 10_000 });
+		const rows = await page.getByRole('listitem').count();
+		if (rows !== expectedRows)
+			throw new Error(
+				`${query || 'EventSource mode'}: expected ${expectedRows} rows, found ${rows}`
+			);
+		if (streams[0] !== resourceType)
+			throw new Error(`${query || 'EventSource mode'}: the stream was a ${streams[0]} request`);
+		await page.close();
+	}
 	console.log(
-		`Consumer app (${toolchain}): server-rendered rows, "SSE · live", then a pushed row: ok`
+		`Consumer app (${toolchain}): server-rendered rows, "SSE · live", then a pushed row, in EventSource and in fetch mode: ok`
 	);
 	await cleanup();
 } catch (error) {

@@ -8,6 +8,7 @@ export const network = (url: string) => `Could not reach ${url}`;
 export const streamEnded = (url: string) => `${url} ended the stream`;
 export const noBody = (url: string) => `${url} answered without a body`;
 export const unsupported = (what: string) => `${what} is not available in this environment`;
+export const notLoaded = (module: string) => `Could not load ${module} (needed for fetch-mode SSE)`;
 export const eventSourceError = (url: string) =>
 	`EventSource to ${url} failed (the browser does not say why: network, HTTP status or content type)`;
 export const silence = (ms: number) => `Nothing arrived for ${ms} ms`;

@@ -1,4 +1,3 @@
-import { createParser } from 'eventsource-parser';
 import * as messages from '../messages.js';
 import { TransportError } from '../errors.js';
 import {
@@ -116,6 +115,17 @@ export function sse(options: SseOptions): Transport<string> {
 	};
 }
 
+type ParserModule = typeof import('eventsource-parser');
+let parserModule: Promise<ParserModule | undefined> | undefined;
+
+/**
+ * eventsource-parser, loaded with the first fetch-mode stream: EventSource mode, the default, never
+ * needs it. A failed load (a chunk that went away with a deploy) is tried again next time.
+ */
+function loadParser() {
+	return (parserModule ??= import('eventsource-parser').catch(() => (parserModule = undefined)));
+}
+
 function openFetch(
 	options: SseOptions,
 	heartbeats: Set<string>,
@@ -133,6 +143,8 @@ function openFetch(
 	else signal.addEventListener('abort', abort);
 
 	(async () => {
+		// Loads while the request is under way.
+		const parsing = loadParser();
 		// MSW and most servers key on exactly this Accept value.
 		const headers = new Headers(options.headers);
 		headers.set('Accept', 'text/event-stream');
@@ -175,8 +187,21 @@ function openFetch(
 			);
 		}
 
+		const parserApi = await parsing;
+		if (closed) return discard(response);
+		if (!parserApi) {
+			discard(response);
+			return sink.failed(
+				new TransportError(messages.notLoaded('eventsource-parser'), {
+					code: 'network',
+					retryable: true,
+					transport: 'sse'
+				})
+			);
+		}
+
 		sink.opened({ resumed: options.resumable === true && lastEventId !== undefined });
-		const parser = createParser({
+		const parser = parserApi.createParser({
 			onEvent(event) {
 				if (closed) return;
 				if (event.event !== undefined && heartbeats.has(event.event))

@@ -1,3 +1,7 @@
 import { list } from '$lib/server/tasks.js';
 
-export const load = () => ({ tasks: list() });
+// `?sse=fetch` streams with fetch (and its lazily loaded parser) instead of EventSource.
+export const load = ({ url }) => ({
+	tasks: list(),
+	fetchMode: url.searchParams.get('sse') === 'fetch'
+});
