@@ -64,9 +64,14 @@ try {
 
 	browser = await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox'] });
 	// EventSource mode (the default), then fetch mode, which loads its parser on first use.
-	for (const [query, title, expectedRows, resourceType] of [
-		['', 'Pushed over SSE', 3, 'eventsource'],
-		['?sse=fetch', 'Pushed over fetch-mode SSE', 4, 'fetch']
+	for (const { query, title, expectedRows, resourceType } of [
+		{ query: '', title: 'Pushed over SSE', expectedRows: 3, resourceType: 'eventsource' },
+		{
+			query: '?sse=fetch',
+			title: 'Pushed over fetch-mode SSE',
+			expectedRows: 4,
+			resourceType: 'fetch'
+		}
 	]) {
 		const page = await browser.newPage();
 		/** @type {string[]} */
