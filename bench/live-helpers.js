@@ -1,8 +1,36 @@
 // Shared by P6–P9: Fetch-API responses (the kit's `sseResponse`) served from node:http with a
 // handle per response that lets a benchmark silence or cut that one stream, a seeded RNG, waiting
-// for a condition, and per-server byte counting.
+// for a condition, per-server byte counting, the kit's env for Node and task records.
 import { performance } from 'node:perf_hooks';
+import { EventSource } from 'eventsource';
+import { WebSocket } from 'ws';
 import { sleep } from './lib.js';
+
+/**
+ * The kit's env for Node 20, which has neither EventSource nor WebSocket: the `eventsource` and
+ * `ws` packages stand in for the browser's.
+ * @param {{ createEnv: (overrides: object) => unknown }} core the kit's `core` entry
+ */
+export function nodeEnv(core) {
+	return /** @type {any} */ (
+		core.createEnv({
+			EventSource: /** @type {any} */ (EventSource),
+			WebSocket: /** @type {any} */ (WebSocket)
+		})
+	);
+}
+
+/** Task records for a snapshot. @param {number} count */
+export function makeTasks(count) {
+	return Array.from({ length: count }, (_, i) => ({
+		id: `task-${i + 1}`,
+		title: `Task ${i + 1}`,
+		actor: 'ada',
+		done: i % 3 === 0,
+		updatedAt: 1_700_000_000_000 + i * 60_000,
+		version: 1
+	}));
+}
 
 /**
  * A Fetch `Request` for a node:http request. Its signal aborts when the response closes (the

@@ -4,7 +4,14 @@
 import { performance } from 'node:perf_hooks';
 import { EventSource } from 'eventsource';
 import { kit, median, percentile, round, row, sleep, startServer } from './lib.js';
-import { pipeResponse, seededRandom, toRequest, waitFor } from './live-helpers.js';
+import {
+	makeTasks,
+	nodeEnv,
+	pipeResponse,
+	seededRandom,
+	toRequest,
+	waitFor
+} from './live-helpers.js';
 
 const BASELINE = 'eventsource 4 (WHATWG EventSource for Node), direct';
 
@@ -44,7 +51,7 @@ export default async function run() {
 	const core = await kit('core/index.js');
 	const server = await kit('server/index.js');
 	// Node has no EventSource: the kit's default mode gets the same implementation as the baseline.
-	const env = core.createEnv({ EventSource: /** @type {any} */ (EventSource) });
+	const env = nodeEnv(core);
 
 	const blip = await blipRun(core, server, env);
 	const lossy = await lossyRun(core, server, env);
@@ -158,18 +165,6 @@ function expectedP50(retryDelay, options) {
 /** @param {number[]} values */
 function fmt(values) {
 	return `p50 ${round(percentile(values, 50), 0)}, p95 ${round(percentile(values, 95), 0)}, min ${round(Math.min(...values), 0)}, max ${round(Math.max(...values), 0)}, n ${values.length}`;
-}
-
-/** Task records for the snapshot. @param {number} count */
-function makeTasks(count) {
-	return Array.from({ length: count }, (_, i) => ({
-		id: `task-${i + 1}`,
-		title: `Task ${i + 1}`,
-		actor: 'ada',
-		done: i % 3 === 0,
-		updatedAt: 1_700_000_000_000 + i * 60_000,
-		version: 1
-	}));
 }
 
 /**

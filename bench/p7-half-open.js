@@ -2,10 +2,9 @@
 // proxy or NAT). How long after the server's last byte does the kit notice (status `stale`), and
 // when does it drop the stream and reconnect? Compared with the heartbeat interval.
 import { performance } from 'node:perf_hooks';
-import { EventSource } from 'eventsource';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { kit, median, round, row, sleep, startServer } from './lib.js';
-import { pipeResponse, toRequest, waitFor } from './live-helpers.js';
+import { makeTasks, nodeEnv, pipeResponse, toRequest, waitFor } from './live-helpers.js';
 
 /** The heartbeat interval of the short runs. */
 const H = 1000;
@@ -23,17 +22,8 @@ const DEFAULT_STALE_AFTER = 45_000;
 export default async function run() {
 	const core = await kit('core/index.js');
 	const server = await kit('server/index.js');
-	// Node 20 has neither; the packages stand in for the browser's.
-	const env = core.createEnv({
-		EventSource: /** @type {any} */ (EventSource),
-		WebSocket: /** @type {any} */ (WebSocket)
-	});
-	const tasks = Array.from({ length: 10 }, (_, i) => ({
-		id: `task-${i + 1}`,
-		title: `Task ${i + 1}`,
-		done: false,
-		version: 1
-	}));
+	const env = nodeEnv(core);
+	const tasks = makeTasks(10);
 	const log = server.createEventLog();
 
 	/** The first response of each stream id (`?id=`), so that a run can silence its own stream. */

@@ -2,10 +2,8 @@
 // first items in the store, (a) when the upgrade is refused at once and (b) when the connection is
 // accepted and the upgrade never answered (a proxy that swallows it).
 import { performance } from 'node:perf_hooks';
-import { EventSource } from 'eventsource';
-import { WebSocket } from 'ws';
 import { kit, median, round, row, startServer } from './lib.js';
-import { pipeResponse, toRequest, waitFor } from './live-helpers.js';
+import { makeTasks, nodeEnv, pipeResponse, toRequest, waitFor } from './live-helpers.js';
 
 const REPS = 5;
 const GOAL_MS = 3000;
@@ -13,19 +11,8 @@ const GOAL_MS = 3000;
 export default async function run() {
 	const core = await kit('core/index.js');
 	const server = await kit('server/index.js');
-	// A browser has both; Node 20 has neither, so the packages stand in.
-	const env = core.createEnv({
-		EventSource: /** @type {any} */ (EventSource),
-		WebSocket: /** @type {any} */ (WebSocket)
-	});
-	const tasks = Array.from({ length: 20 }, (_, i) => ({
-		id: `task-${i + 1}`,
-		title: `Task ${i + 1}`,
-		actor: 'ada',
-		done: i % 4 === 0,
-		updatedAt: 1_700_000_000_000 + i * 60_000,
-		version: 1
-	}));
+	const env = nodeEnv(core);
+	const tasks = makeTasks(20);
 	const log = server.createEventLog();
 	const body = JSON.stringify(tasks);
 	/** @type {Record<string, number>} */
