@@ -1,3 +1,5 @@
+import { reasonText } from './protocol.js';
+
 // The message of every error the core raises. Imported as a namespace
 // (`import * as messages`), so that a bundle keeps only the messages its code uses.
 
@@ -34,8 +36,10 @@ export const allUnsupported = (kinds: string[]) =>
 export const closed = () => 'The connection is closed';
 export const notOpen = () => 'The socket is not open';
 export const ackTimeout = (ms: number) => `No acknowledgement within ${ms} ms`;
-export const nack = (reason: unknown) =>
-	`The server refused the message${reason ? `: ${String(reason)}` : ''}`;
+export const nack = (reason: unknown) => {
+	const text = reasonText(reason);
+	return `The server refused the message${text ? `: ${text}` : ''}`;
+};
 export const queueFull = (size: number) =>
 	`The outgoing queue is full (${size} messages waiting for a connection); nothing was queued`;
 export const oneWay = (kind: string) => `The live transport (${kind}) cannot send messages`;

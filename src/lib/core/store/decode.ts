@@ -28,7 +28,8 @@ const isKey = (value: unknown): value is RecordKey =>
 	typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 
 /**
- * The default decoder. Strings are parsed as JSON. Then:
+ * The default decoder. Strings are parsed as JSON (once: not when `meta.decoded` says the adapter
+ * did). Then:
  * - event `snapshot` → an array of items; `upsert` → an item or an array; `remove` → an id, an
  *   array of ids, or `{ ids }`;
  * - no event (or `message`): an array is a snapshot; `{ type: 'snapshot' | 'upsert' | 'remove', ... }`
@@ -39,7 +40,8 @@ export function defaultDecode<T>(data: unknown, meta: MessageMeta): Update<T> | 
 	const event = meta.event === 'message' ? undefined : meta.event;
 	if (event === 'heartbeat' || event === 'ping') return null;
 	let value = data;
-	if (typeof data === 'string') {
+	// A payload the adapter decoded already (a WebSocket frame) is never parsed a second time.
+	if (typeof data === 'string' && meta.decoded !== true) {
 		try {
 			value = JSON.parse(data);
 		} catch (cause) {

@@ -23,6 +23,18 @@ export interface MessageMeta {
 	id?: string;
 	/** The event type or name (SSE `event:`, a socket event name). */
 	event?: string;
+	/**
+	 * The adapter already decoded the payload (a WebSocket text frame parsed as JSON): the default
+	 * decoder takes it as it is and never parses a string again.
+	 */
+	decoded?: boolean;
+	/**
+	 * An HTTP validator (`ETag`) of the data this message carries. The connection keeps it with the
+	 * data it fed, hands it to the next attempt as {@link Attempt.validator}, and forgets it as soon as
+	 * a message without one arrives: a conditional request is only ever validated against data this
+	 * connection's store really has.
+	 */
+	validator?: string;
 }
 
 /** Hints from the server about timing. */
@@ -59,7 +71,15 @@ export interface Attempt {
 	n: number;
 	/** The last event id seen on this connection, for resuming. */
 	lastEventId: string | undefined;
-	/** Aborted when the attempt is closed or superseded. */
+	/**
+	 * The validator of the last message this connection received (see {@link MessageMeta.validator});
+	 * undefined on a new connection, or after data arrived without one.
+	 */
+	validator?: string;
+	/**
+	 * Aborted when the attempt is closed or superseded. When the engine drops the attempt because of
+	 * a failure it saw itself (silence), `signal.reason` is that `TransportError`.
+	 */
 	signal: AbortSignal;
 	env: Env;
 }
