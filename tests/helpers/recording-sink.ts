@@ -1,4 +1,4 @@
-import type { TransportError } from '../../src/lib/core/errors.js';
+import type { DecodeError, TransportError } from '../../src/lib/core/errors.js';
 import type {
 	MessageMeta,
 	OpenedInfo,
@@ -11,6 +11,7 @@ export type SinkCall<In> =
 	| { type: 'message'; data: In; meta?: MessageMeta }
 	| { type: 'heartbeat' }
 	| { type: 'hint'; hints: TransportHints }
+	| { type: 'dropped'; error: DecodeError }
 	| { type: 'failed'; error: TransportError }
 	| { type: 'ended'; info?: { final?: boolean } };
 
@@ -22,6 +23,7 @@ export function recordingSink<In = unknown>() {
 		message: (data, meta) => void calls.push({ type: 'message', data, meta }),
 		heartbeat: () => void calls.push({ type: 'heartbeat' }),
 		hint: (hints) => void calls.push({ type: 'hint', hints }),
+		dropped: (error) => void calls.push({ type: 'dropped', error }),
 		failed: (error) => void calls.push({ type: 'failed', error }),
 		ended: (info) => void calls.push({ type: 'ended', info })
 	};

@@ -1,6 +1,6 @@
 import { browserEnv, type Env } from '../env/env.js';
 import * as messages from '../messages.js';
-import { TransportError } from '../errors.js';
+import { DecodeError, TransportError } from '../errors.js';
 import type {
 	MessageMeta,
 	SendOptions,
@@ -25,6 +25,8 @@ export interface ConnectionOptions<In = unknown> {
 	transport: Transport<In, unknown>;
 	/** Receives every message of the live attempt, in order. */
 	onMessage?: (data: In, meta: MessageMeta) => void;
+	/** Told about a message the live attempt dropped before delivering it (over a size limit). */
+	onDropped?: (error: DecodeError) => void;
 	/**
 	 * Fetches a fresh copy after a reconnect that did not prove continuity, and merges it. Called at
 	 * most once per reconnect; a newer reconnect aborts it through `signal`.
@@ -119,6 +121,8 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 	let machine: MachineState = initialMachineState();
 	let snapshot: ConnectionState = toPublic(machine);
 	let lastEventId = options.lastEventId;
+	// The HTTP validator of the data this connection last fed (see MessageMeta.validator).
+	let validator: string | undefined;
 	const listeners = new Set<(state: ConnectionState) => void>();
 	const timers = new Map<TimerName, unknown>();
 	const attempts = new Map<
@@ -230,16 +234,32 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 				if (!isCurrent(attemptId)) return;
 				// Per the SSE spec an id persists across id-less events and an empty id resets it.
 				if (meta.id !== undefined) lastEventId = meta.id === '' ? undefined : meta.id;
+				validator = meta.validator;
 				dispatch({ type: 'message', attemptId });
 				onMessage?.(data, meta);
 			},
+			dropped(error) {
+				if (!isCurrent(attemptId)) return;
+				options.onDropped?.(error);
+			},
 			heartbeat: () => dispatch({ type: 'heartbeat', attemptId }),
-			hint: (hints) => dispatch({ type: 'hint', attemptId, hints }),
+			hint(hints) {
+				if (!isCurrent(attemptId)) return;
+				if (hints.lastEventId !== undefined)
+					lastEventId = hints.lastEventId === '' ? undefined : hints.lastEventId;
+				dispatch({ type: 'hint', attemptId, hints });
+			},
 			failed: (error) => dispatch({ type: 'failed', attemptId, error: asTransportError(error) }),
 			ended: (info) => dispatch({ type: 'ended', attemptId, final: info?.final === true })
 		};
 		try {
-			const connection = transport.open(sink, { n, lastEventId, signal: controller.signal, env });
+			const connection = transport.open(sink, {
+				n,
+				lastEventId,
+				validator,
+				signal: controller.signal,
+				env
+			});
 			if (attempts.get(attemptId) === entry) entry.connection = connection;
 			// Failed or superseded while opening: release what open() just created.
 			else safeClose(connection);

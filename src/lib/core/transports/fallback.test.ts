@@ -21,6 +21,7 @@ function recordingSink() {
 	const sink: TransportSink<unknown> = {
 		opened: (info) => calls.push(['opened', info]),
 		message: (data) => calls.push(['message', data]),
+		dropped: (error) => calls.push(['dropped', error.message]),
 		heartbeat: () => calls.push(['heartbeat']),
 		hint: (hints) => calls.push(['hint', hints]),
 		failed: (error) => calls.push(['failed', error.code]),

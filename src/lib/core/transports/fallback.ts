@@ -112,6 +112,7 @@ export function fallback<In = unknown>(
 						scheduleProbe();
 					},
 					message: (data, meta) => forward() && outer.message(data, meta),
+					dropped: (error) => forward() && outer.dropped(error),
 					heartbeat: () => forward() && outer.heartbeat(),
 					hint: (hints) => forward() && outer.hint(hints),
 					failed(error) {

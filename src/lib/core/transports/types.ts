@@ -1,5 +1,5 @@
 import type { Env } from '../env/env.js';
-import type { TransportError } from '../errors.js';
+import type { DecodeError, TransportError } from '../errors.js';
 import type { TransportKind } from '../types.js';
 
 /** What an attempt learned when it opened. */
@@ -49,6 +49,11 @@ export interface TransportHints {
 	 * `staleAfter` if that is sooner.
 	 */
 	heartbeatMs?: number;
+	/**
+	 * The stream's last event id moved without a message (an SSE block with an `id:` field and no
+	 * data); `''` resets it. The next attempt resumes from it.
+	 */
+	lastEventId?: string;
 }
 
 /** Where an attempt reports what happens. Calls after the attempt was closed are ignored. */
@@ -59,6 +64,11 @@ export interface TransportSink<In = unknown> {
 	/** Proof of liveness without data (an SSE comment, a pong, a 304). */
 	heartbeat(): void;
 	hint(hints: TransportHints): void;
+	/**
+	 * A message was dropped before it reached the store (over a size limit, or undecodable); the
+	 * connection goes on. It is counted and reported like any malformed message.
+	 */
+	dropped(error: DecodeError): void;
 	/** The attempt failed; the engine decides whether and when to try again. */
 	failed(error: TransportError): void;
 	/** The server ended the attempt cleanly. `final` (HTTP 204) means: do not come back. */
