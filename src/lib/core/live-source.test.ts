@@ -132,7 +132,7 @@ describe('createLiveSource', () => {
 		transport.last.sink.failed(new TransportError('down', { code: 'network', retryable: true }));
 		const toggled = live.store.toggle(1);
 		expect(rows(live)[0]).toMatchObject({ status: 'pending', item: { done: true } });
-		vi.advanceTimersByTime(60_000);
+		vi.advanceTimersByTime(25_000);
 		expect(rows(live)[0]!.status).toBe('pending');
 		transport.last.sink.opened({ bidirectional: true });
 		await toggled;

@@ -8,6 +8,8 @@ export const contentType = (url: string, got: string | null, expected: string) =
 	`${url} answered with content type ${got ? JSON.stringify(got) : '(none)'}, expected ${expected}`;
 export const network = (url: string) => `Could not reach ${url}`;
 export const streamEnded = (url: string) => `${url} ended the stream`;
+export const endedForGood = (url: string) =>
+	`${url} ended the stream for good (HTTP 204): it asks not to reconnect`;
 export const noBody = (url: string) => `${url} answered without a body`;
 export const unsupported = (what: string) => `${what} is not available in this environment`;
 export const notLoaded = (module: string) => `Could not load ${module} (needed for fetch-mode SSE)`;
@@ -40,6 +42,10 @@ export const nack = (reason: unknown) => {
 	const text = reasonText(reason);
 	return `The server refused the message${text ? `: ${text}` : ''}`;
 };
+export const queueTimeout = (ms: number) =>
+	`The message waited ${ms} ms for a connection and was not sent`;
+export const idTooLong = (length: number, max: number) =>
+	`An event id of ${length} characters was not kept for resuming (the limit is ${max})`;
 export const queueFull = (size: number) =>
 	`The outgoing queue is full (${size} messages waiting for a connection); nothing was queued`;
 export const oneWay = (kind: string) => `The live transport (${kind}) cannot send messages`;
@@ -52,6 +58,8 @@ export const connectRefused = (url: string, reason: string) =>
 export const serverDisconnected = (url: string) => `${url} disconnected this client`;
 export const connectionLost = (url: string, reason: string) =>
 	`Lost the connection to ${url} (${reason})`;
+export const unrequestedNotModified = (url: string) =>
+	`${url} answered 304 Not Modified to a request that named no ETag (a proxy or cache answering for another client?); the list was not loaded`;
 
 function preview(value: unknown): string {
 	let text: string;

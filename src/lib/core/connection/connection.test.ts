@@ -396,7 +396,8 @@ describe('createConnection', () => {
 			transport.last.sink.failed(retryable());
 			const results = ['a', 'b', 'c'].map((m) => connection.send(m));
 			await expect(connection.send('d')).rejects.toMatchObject({ code: 'queue-full' });
-			vi.runOnlyPendingTimers();
+			vi.advanceTimersByTime(2000);
+			expect(transport.attempts).toHaveLength(2);
 			expect(transport.last.sent).toEqual([]);
 			transport.last.sink.opened({ bidirectional: true });
 			expect(transport.last.sent).toEqual(['a', 'b', 'c']);
@@ -440,6 +441,150 @@ describe('createConnection', () => {
 			const waiting = connection.send('y');
 			connection.stop();
 			await expect(waiting).rejects.toMatchObject({ code: 'closed' });
+		});
+	});
+
+	describe('S17 every queued message ends', () => {
+		const twoWay = (options: Partial<ConnectionOptions> = {}) => {
+			const transport = fakeTransport('websocket', true, true);
+			const connection = createConnection({
+				transport,
+				env,
+				retry: { baseDelay: 100, minDelay: 10 },
+				...options
+			});
+			return { transport, connection };
+		};
+
+		it('rejected with the reason when the connection fails for good', async () => {
+			const { transport, connection } = twoWay();
+			connection.start();
+			const waiting = connection.send('change');
+			transport.last.sink.failed(
+				new TransportError('refused', { code: 'http', status: 401, retryable: false })
+			);
+			await expect(waiting).rejects.toMatchObject({ code: 'http', status: 401 });
+			await expect(connection.send('later')).rejects.toMatchObject({ status: 401 });
+		});
+
+		it('rejected when the server ends the stream for good', async () => {
+			const { transport, connection } = twoWay();
+			connection.start();
+			const waiting = connection.send('change');
+			transport.last.sink.ended({ final: true });
+			expect(connection.getSnapshot().status).toBe('closed');
+			await expect(waiting).rejects.toMatchObject({ code: 'closed' });
+		});
+
+		it('rejected with code timeout after queueTimeout while the connection stays down', async () => {
+			const { transport, connection } = twoWay({ queueTimeout: 5000 });
+			connection.start();
+			transport.last.sink.failed(retryable());
+			const waiting = connection.send('change');
+			const outcome = waiting.then(
+				() => 'sent',
+				(error: TransportError) => error.code
+			);
+			vi.advanceTimersByTime(4999);
+			expect(await Promise.race([outcome, Promise.resolve('pending')])).toBe('pending');
+			vi.advanceTimersByTime(1);
+			await expect(outcome).resolves.toBe('timeout');
+			transport.last.sink.opened({ bidirectional: true });
+			expect(transport.attempts.flatMap((a) => a.sent)).toEqual([]);
+		});
+
+		it('rejects a bad queueTimeout or maxEventIdLength with a message naming it', () => {
+			const transport = fakeTransport();
+			expect(() => createConnection({ transport, queueTimeout: -1 })).toThrow(/queueTimeout/);
+			expect(() => createConnection({ transport, maxEventIdLength: Number.NaN })).toThrow(
+				/maxEventIdLength/
+			);
+		});
+	});
+
+	describe('S32 hostile event ids', () => {
+		it('an id longer than maxEventIdLength is not kept for resuming, and is reported', () => {
+			const warnings: string[] = [];
+			const { transport, connection } = setup({
+				maxEventIdLength: 8,
+				onWarning: (error) => warnings.push(error.message)
+			});
+			connection.start();
+			transport.last.sink.opened();
+			transport.last.sink.message('a', { id: '12345678' });
+			transport.last.sink.message('b', { id: '123456789' });
+			expect(connection.lastEventId).toBe('12345678');
+			expect(warnings).toEqual([expect.stringMatching(/9 characters.*limit is 8/)]);
+			transport.last.sink.failed(retryable());
+			vi.advanceTimersByTime(2000);
+			expect(transport.last.attempt.lastEventId).toBe('12345678');
+		});
+
+		it('an id-only block moves the id the next attempt resumes from', () => {
+			const { transport, connection } = setup();
+			connection.start();
+			transport.last.sink.opened();
+			transport.last.sink.message('a', { id: '1' });
+			transport.last.sink.hint({ lastEventId: '7' });
+			expect(connection.lastEventId).toBe('7');
+			transport.last.sink.hint({ lastEventId: '' });
+			expect(connection.lastEventId).toBeUndefined();
+		});
+	});
+
+	describe('S30 callbacks that throw', () => {
+		it('a resync that throws synchronously leaves the engine live, with continuity unknown', async () => {
+			const { transport, connection } = setup({
+				resync: () => {
+					throw new Error('resync blew up');
+				}
+			});
+			connection.start();
+			transport.last.sink.opened();
+			transport.last.sink.failed(retryable());
+			vi.advanceTimersByTime(2000);
+			transport.last.sink.opened();
+			await Promise.resolve();
+			await Promise.resolve();
+			expect(connection.getSnapshot()).toMatchObject({ status: 'live', continuity: 'unknown' });
+		});
+
+		it('a message callback that throws does not stop delivery or the engine', () => {
+			const seen: unknown[] = [];
+			const reported = vi.spyOn(console, 'error').mockImplementation(() => {});
+			const { transport, connection } = setup({
+				onMessage: (data) => {
+					seen.push(data);
+					if (data === 'bad') throw new Error('listener blew up');
+				}
+			});
+			connection.start();
+			transport.last.sink.opened();
+			transport.last.sink.message('bad');
+			transport.last.sink.message('good');
+			expect(seen).toEqual(['bad', 'good']);
+			expect(connection.getSnapshot().status).toBe('live');
+			expect(reported).toHaveBeenCalledTimes(1);
+			reported.mockRestore();
+		});
+	});
+
+	describe('validators', () => {
+		it('hands the last validator to the next attempt, and forgets it after data without one', () => {
+			const { transport, connection } = setup();
+			connection.start();
+			expect(transport.last.attempt.validator).toBeUndefined();
+			transport.last.sink.opened();
+			transport.last.sink.message('list', { validator: '"v1"' });
+			transport.last.sink.failed(retryable());
+			vi.advanceTimersByTime(2000);
+			expect(transport.last.attempt.validator).toBe('"v1"');
+			transport.last.sink.opened();
+			transport.last.sink.message('upsert from a stream');
+			transport.last.sink.failed(retryable());
+			vi.advanceTimersByTime(5000);
+			expect(transport.attempts).toHaveLength(3);
+			expect(transport.last.attempt.validator).toBeUndefined();
 		});
 	});
 });

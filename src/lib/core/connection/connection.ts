@@ -8,7 +8,9 @@ import type {
 	TransportConnection,
 	TransportSink
 } from '../transports/types.js';
+import { createOutbox } from './outbox.js';
 import {
+	IDLE_CONNECTION_STATE,
 	initialMachineState,
 	transition,
 	type ConnectionEffect,
@@ -53,6 +55,22 @@ export interface ConnectionOptions<In = unknown> {
 	 * @defaultValue `100`
 	 */
 	maxQueue?: number;
+	/**
+	 * How long an outgoing message may wait for a connection (milliseconds); then `send` rejects
+	 * with code `timeout`. Queued messages are also rejected when the connection fails for good
+	 * or is closed.
+	 * @defaultValue `30000`
+	 */
+	queueTimeout?: number;
+	/**
+	 * The longest event id kept for resuming (characters). A longer id is not stored (a
+	 * `Last-Event-ID` that size would make every reconnect fail with HTTP 431) and is reported
+	 * through `onWarning`.
+	 * @defaultValue `1024`
+	 */
+	maxEventIdLength?: number;
+	/** Told about input the connection ignored without dropping a message (an event id too long). */
+	onWarning?: (error: DecodeError) => void;
 	/** Platform globals and timers. @defaultValue the browser's, looked up at call time */
 	env?: Env;
 }
@@ -88,24 +106,9 @@ export interface QueuedSendOptions extends SendOptions {
 	otherwise?: () => Promise<unknown>;
 }
 
-interface Queued {
-	data: unknown;
-	options: QueuedSendOptions;
-	resolve: (value: unknown) => void;
-	reject: (error: unknown) => void;
-	detach: () => void;
-}
-
-const PUBLIC_KEYS = [
-	'status',
-	'transport',
-	'degraded',
-	'bidirectional',
-	'attempt',
-	'retryAt',
-	'error',
-	'continuity'
-] as const satisfies readonly (keyof ConnectionState)[];
+/** The public state's keys; `lastEventAt` alone changes with every message and is coalesced. */
+const PUBLIC_KEYS = Object.keys(IDLE_CONNECTION_STATE) as (keyof ConnectionState)[];
+const EAGER_KEYS = PUBLIC_KEYS.filter((key) => key !== 'lastEventAt');
 
 export function createConnection<In = unknown>(options: ConnectionOptions<In>): Connection {
 	const { transport, onMessage, resync } = options;
@@ -117,6 +120,17 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 	const staleAfter = options.staleAfter ?? 45_000;
 	if (!(staleAfter > 0))
 		throw new TypeError(messages.badOption('staleAfter', 'a number > 0', staleAfter));
+	const maxQueue = options.maxQueue ?? 100;
+	const queueTimeout = options.queueTimeout ?? 30_000;
+	const maxEventIdLength = options.maxEventIdLength ?? 1024;
+	for (const [name, value] of [
+		['maxQueue', maxQueue],
+		['queueTimeout', queueTimeout],
+		['maxEventIdLength', maxEventIdLength]
+	] as const) {
+		if (typeof value !== 'number' || !(value >= 0))
+			throw new TypeError(messages.badOption(name, 'a number >= 0', value));
+	}
 
 	let machine: MachineState = initialMachineState();
 	let snapshot: ConnectionState = toPublic(machine);
@@ -130,8 +144,7 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		{ controller: AbortController; connection?: TransportConnection<unknown> }
 	>();
 	let resyncController: AbortController | undefined;
-	const maxQueue = options.maxQueue ?? 100;
-	const outbox: Queued[] = [];
+	const outbox = createOutbox<QueuedSendOptions>({ max: maxQueue, timeout: queueTimeout, env });
 	let unlisten: (() => void) | undefined;
 	let cancelFrame: (() => void) | undefined;
 
@@ -166,7 +179,7 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 	}
 
 	function publish() {
-		const changed = PUBLIC_KEYS.some((key) => snapshot[key] !== machine[key]);
+		const changed = EAGER_KEYS.some((key) => snapshot[key] !== machine[key]);
 		if (changed) {
 			cancelFrame?.();
 			cancelFrame = undefined;
@@ -183,7 +196,7 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 	}
 
 	function notify() {
-		for (const listener of [...listeners]) listener(snapshot);
+		for (const listener of [...listeners]) guard(() => listener(snapshot));
 	}
 
 	function perform(effect: ConnectionEffect) {
@@ -191,7 +204,13 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 			case 'open':
 				return openAttempt(effect.attemptId, effect.n);
 			case 'close':
-				return closeAttempt(effect.attemptId);
+				return closeAttempt(effect.attemptId, effect.reason);
+			case 'gap':
+				return guard(() => options.onGap?.());
+			case 'flush':
+				return outbox.flush(deliver);
+			case 'reject-queued':
+				return outbox.reject(effect.error);
 			case 'schedule': {
 				clearTimer(effect.timer);
 				const handle = env.setTimeout(() => {
@@ -223,30 +242,24 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		};
 		attempts.set(attemptId, entry);
 		const sink: TransportSink<In> = {
-			opened(info = {}) {
-				const reconnect = isCurrent(attemptId) && machine.wasLive;
-				dispatch({ type: 'opened', attemptId, info });
-				if (!isCurrent(attemptId)) return;
-				if (reconnect && info.resumed !== true) options.onGap?.();
-				flushOutbox();
-			},
+			opened: (info = {}) => dispatch({ type: 'opened', attemptId, info }),
 			message(data, meta = {}) {
 				if (!isCurrent(attemptId)) return;
 				// Per the SSE spec an id persists across id-less events and an empty id resets it.
-				if (meta.id !== undefined) lastEventId = meta.id === '' ? undefined : meta.id;
+				if (meta.id !== undefined) keepEventId(meta.id);
 				validator = meta.validator;
 				dispatch({ type: 'message', attemptId });
-				onMessage?.(data, meta);
+				guard(() => onMessage?.(data, meta));
 			},
 			dropped(error) {
 				if (!isCurrent(attemptId)) return;
-				options.onDropped?.(error);
+				dispatch({ type: 'message', attemptId });
+				guard(() => options.onDropped?.(error));
 			},
 			heartbeat: () => dispatch({ type: 'heartbeat', attemptId }),
 			hint(hints) {
 				if (!isCurrent(attemptId)) return;
-				if (hints.lastEventId !== undefined)
-					lastEventId = hints.lastEventId === '' ? undefined : hints.lastEventId;
+				if (hints.lastEventId !== undefined) keepEventId(hints.lastEventId);
 				dispatch({ type: 'hint', attemptId, hints });
 			},
 			failed: (error) => dispatch({ type: 'failed', attemptId, error: asTransportError(error) }),
@@ -268,11 +281,22 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		}
 	}
 
-	function closeAttempt(attemptId: number) {
+	function keepEventId(id: string) {
+		if (id.length <= maxEventIdLength) {
+			lastEventId = id === '' ? undefined : id;
+			return;
+		}
+		// Not kept: resuming from it would fail for good. The next attempt resumes from the last one kept.
+		guard(() =>
+			options.onWarning?.(new DecodeError(messages.idTooLong(id.length, maxEventIdLength), id))
+		);
+	}
+
+	function closeAttempt(attemptId: number, reason?: TransportError) {
 		const entry = attempts.get(attemptId);
 		if (!entry) return;
 		attempts.delete(attemptId);
-		entry.controller.abort();
+		entry.controller.abort(reason);
 		if (entry.connection) safeClose(entry.connection);
 	}
 
@@ -281,7 +305,13 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		resyncController?.abort();
 		const controller = new AbortController();
 		resyncController = controller;
-		resync(controller.signal).then(
+		let running: Promise<void>;
+		try {
+			running = Promise.resolve(resync(controller.signal));
+		} catch (error) {
+			running = Promise.reject(error);
+		}
+		running.then(
 			() => !controller.signal.aborted && dispatch({ type: 'resynced', attemptId, ok: true }),
 			() => !controller.signal.aborted && dispatch({ type: 'resynced', attemptId, ok: false })
 		);
@@ -310,55 +340,21 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		);
 	}
 
-	/** Sends everything that waited, in order, exactly once. */
-	function flushOutbox() {
-		if (!isUp()) return;
-		for (const item of outbox.splice(0)) {
-			item.detach();
-			deliver(item.data, item.options).then(item.resolve, item.reject);
-		}
-	}
-
-	function rejectOutbox(error: TransportError) {
-		for (const item of outbox.splice(0)) {
-			item.detach();
-			item.reject(error);
-		}
-	}
-
 	function send(data: unknown, sendOptions: QueuedSendOptions = {}): Promise<unknown> {
 		if (machine.status === 'idle' || machine.status === 'closed') {
 			return Promise.reject(
 				new TransportError(messages.closed(), { code: 'closed', retryable: false })
 			);
 		}
-		if (isUp()) return deliver(data, sendOptions);
-		if (outbox.length >= maxQueue) {
-			return Promise.reject(
-				new TransportError(messages.queueFull(outbox.length), {
-					code: 'queue-full',
-					retryable: false
-				})
-			);
+		if (machine.status === 'failed') return Promise.reject(machine.error);
+		if (isUp()) {
+			try {
+				return deliver(data, sendOptions);
+			} catch (error) {
+				return Promise.reject(asTransportError(error, machine.transport));
+			}
 		}
-		return new Promise((resolve, reject) => {
-			const { signal } = sendOptions;
-			const onAbort = () => {
-				const index = outbox.indexOf(item);
-				if (index !== -1) outbox.splice(index, 1);
-				reject(signal?.reason);
-			};
-			const item: Queued = {
-				data,
-				options: sendOptions,
-				resolve,
-				reject,
-				detach: () => signal?.removeEventListener('abort', onAbort)
-			};
-			if (signal?.aborted) return reject(signal.reason);
-			signal?.addEventListener('abort', onAbort, { once: true });
-			outbox.push(item);
-		});
+		return outbox.push(data, sendOptions);
 	}
 
 	function listen() {
@@ -372,17 +368,15 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 			offVisibility();
 			unlisten = undefined;
 		};
-		machine = { ...machine, online: env.isOnline(), visible: env.isVisible() };
 	}
 
 	return {
 		start() {
 			listen();
-			dispatch({ type: 'start' });
+			dispatch({ type: 'start', online: env.isOnline(), visible: env.isVisible() });
 		},
 		stop() {
 			dispatch({ type: 'stop' });
-			rejectOutbox(new TransportError(messages.closed(), { code: 'closed', retryable: false }));
 			resyncController?.abort();
 			resyncController = undefined;
 			cancelFrame?.();
@@ -393,7 +387,7 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 		pause: () => dispatch({ type: 'pause' }),
 		resume() {
 			listen();
-			dispatch({ type: 'resume' });
+			dispatch({ type: 'resume', online: env.isOnline(), visible: env.isVisible() });
 		},
 		getSnapshot: () => snapshot,
 		subscribe(listener) {
@@ -408,17 +402,24 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 }
 
 function toPublic(state: MachineState): ConnectionState {
-	return {
-		status: state.status,
-		transport: state.transport,
-		degraded: state.degraded,
-		bidirectional: state.bidirectional,
-		attempt: state.attempt,
-		retryAt: state.retryAt,
-		lastEventAt: state.lastEventAt,
-		error: state.error,
-		continuity: state.continuity
-	};
+	const view: Partial<Record<keyof ConnectionState, unknown>> = {};
+	for (const key of PUBLIC_KEYS) view[key] = state[key];
+	return view as ConnectionState;
+}
+
+/** Runs a user callback; what it throws is reported without stopping the engine. */
+function guard(callback: () => void) {
+	try {
+		callback();
+	} catch (error) {
+		reportLater(error);
+	}
+}
+
+function reportLater(error: unknown) {
+	const g = globalThis as { reportError?: (error: unknown) => void };
+	if (typeof g.reportError === 'function') g.reportError(error);
+	else console.error(error);
 }
 
 function safeClose(connection: TransportConnection<unknown>) {

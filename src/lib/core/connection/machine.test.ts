@@ -129,7 +129,12 @@ describe('transition', () => {
 			);
 			expect(dropped.state.status).toBe('reconnecting');
 			expect(dropped.state.error?.code).toBe('timeout');
-			expect(dropped.effects).toContainEqual({ type: 'close', attemptId: 1 });
+			// The attempt learns why it was dropped: a fallback chain moves past a silent member.
+			expect(dropped.effects).toContainEqual({
+				type: 'close',
+				attemptId: 1,
+				reason: dropped.state.error
+			});
 		});
 
 		it('re-arms for the remaining time when something arrived meanwhile', () => {
@@ -174,7 +179,7 @@ describe('transition', () => {
 			failures: 1,
 			retryAt: 10_550
 		});
-		expect(effects).toContainEqual({ type: 'close', attemptId: 1 });
+		expect(effects).toContainEqual({ type: 'close', attemptId: 1, reason: state.error });
 		expect(effects).toContainEqual({ type: 'schedule', timer: 'retry', delay: 550 });
 	});
 

@@ -57,10 +57,11 @@ export interface MachineState extends ConnectionState {
 export type TimerName = 'retry' | 'silence' | 'uptime';
 
 export type ConnectionEvent =
-	| { type: 'start' }
+	/** `online` / `visible`: what the platform says at the start (unchanged when left out). */
+	| { type: 'start'; online?: boolean; visible?: boolean }
 	| { type: 'stop' }
 	| { type: 'pause' }
-	| { type: 'resume' }
+	| { type: 'resume'; online?: boolean; visible?: boolean }
 	| { type: 'retry' }
 	| { type: 'opened'; attemptId: number; info: OpenedInfo }
 	| { type: 'message'; attemptId: number }
@@ -75,7 +76,14 @@ export type ConnectionEvent =
 
 export type ConnectionEffect =
 	| { type: 'open'; attemptId: number; n: number }
-	| { type: 'close'; attemptId: number }
+	/** `reason`: the failure the engine saw itself (silence), given to the attempt's abort signal. */
+	| { type: 'close'; attemptId: number; reason?: TransportError }
+	/** Start over with event ids: a reconnect that could not prove it missed nothing. */
+	| { type: 'gap' }
+	/** Send what waited for a connection, in order, once. */
+	| { type: 'flush' }
+	/** Reject what waits for a connection: none will come. */
+	| { type: 'reject-queued'; error: TransportError }
 	| { type: 'schedule'; timer: TimerName; delay: number }
 	| { type: 'cancel'; timer: TimerName }
 	| { type: 'resync'; attemptId: number };
@@ -137,21 +145,25 @@ export function transition(
 	ctx: TransitionContext
 ): Transition {
 	switch (event.type) {
-		case 'start':
-			if (!STOPPED.has(state.status) || state.status === 'paused') return same(state);
-			return begin({ ...state, failures: 0, error: undefined }, ctx, 'connecting');
+		case 'start': {
+			const next = platform(state, event);
+			if (!STOPPED.has(state.status) || state.status === 'paused') return same(next);
+			return begin({ ...next, failures: 0, error: undefined }, ctx, 'connecting');
+		}
 
 		case 'stop':
 			if (state.status === 'closed') return same(state);
-			return halt(state, 'closed');
+			return withEffects(halt(state, 'closed'), [], [rejectQueued(closedError())]);
 
 		case 'pause':
 			if (STOPPED.has(state.status)) return same(state);
 			return halt(state, 'paused');
 
-		case 'resume':
-			if (state.status !== 'paused') return same(state);
-			return begin({ ...state, failures: 0 }, ctx, 'connecting');
+		case 'resume': {
+			const next = platform(state, event);
+			if (state.status !== 'paused') return same(next);
+			return begin({ ...next, failures: 0 }, ctx, 'connecting');
+		}
 
 		case 'retry': {
 			if (state.status === 'idle' || state.status === 'closed' || state.status === 'paused') {
@@ -187,14 +199,15 @@ export function transition(
 				// announced again by the server of this connection, if it announces it
 				heartbeatMs: undefined
 			};
-			const effects: ConnectionEffect[] = [
-				{ type: 'schedule', timer: 'silence', delay: silenceLimit(next, ctx) }
-			];
+			const effects: ConnectionEffect[] = [];
+			if (continuity === 'unknown') effects.push({ type: 'gap' });
+			effects.push({ type: 'schedule', timer: 'silence', delay: silenceLimit(next, ctx) });
 			if (!switched)
 				effects.push({ type: 'schedule', timer: 'uptime', delay: ctx.retry.minUptime });
 			if (continuity === 'unknown' && ctx.canResync) {
 				effects.push({ type: 'resync', attemptId: state.attemptId });
 			}
+			effects.push({ type: 'flush' });
 			return { state: next, effects };
 		}
 
@@ -234,7 +247,14 @@ export function transition(
 
 		case 'ended': {
 			if (!current(state, event.attemptId)) return same(state);
-			if (event.final) return halt(state, 'closed');
+			if (event.final) {
+				const error = new TransportErrorClass(messages.endedForGood(state.transport ?? ctx.kind), {
+					code: 'closed',
+					retryable: false,
+					transport: state.transport
+				});
+				return withEffects(halt(state, 'closed'), [], [rejectQueued(error)]);
+			}
 			const error = new TransportErrorClass(messages.streamEnded(state.transport ?? ctx.kind), {
 				code: 'closed',
 				retryable: true,
@@ -356,13 +376,13 @@ function halt(state: MachineState, status: 'closed' | 'paused'): Transition {
 }
 
 function fail(state: MachineState, error: TransportError, ctx: TransitionContext): Transition {
-	const closed = closeAttempt({ ...state, error });
+	const closed = closeAttempt({ ...state, error }, error);
 	const effects: ConnectionEffect[] = [...closed.effects, ...cancel(['silence', 'uptime'])];
 	const failures = state.failures + 1;
 	if (!error.retryable || failures >= ctx.retry.maxAttempts) {
 		return {
 			state: { ...closed.state, status: 'failed', failures, retryAt: undefined },
-			effects: [...effects, ...cancel(['retry'])]
+			effects: [...effects, ...cancel(['retry']), rejectQueued(error)]
 		};
 	}
 	if (!state.online) {
@@ -387,13 +407,20 @@ function fail(state: MachineState, error: TransportError, ctx: TransitionContext
 	};
 }
 
-function closeAttempt(state: MachineState): Transition {
+function closeAttempt(state: MachineState, reason?: TransportError): Transition {
 	if (!state.attemptOpen) return same(state);
 	return {
 		state: { ...state, attemptOpen: false },
-		effects: [{ type: 'close', attemptId: state.attemptId }]
+		effects: [{ type: 'close', attemptId: state.attemptId, ...(reason ? { reason } : {}) }]
 	};
 }
+
+const rejectQueued = (error: TransportError): ConnectionEffect => ({
+	type: 'reject-queued',
+	error
+});
+const closedError = () =>
+	new TransportErrorClass(messages.closed(), { code: 'closed', retryable: false });
 
 /** A server's heartbeat may be this late before the stream counts as stale. */
 const HEARTBEAT_SLACK = 1.5;
@@ -409,13 +436,22 @@ function silenceLimit(state: MachineState, ctx: TransitionContext): number {
 	return Math.max(expected, state.silenceMs === undefined ? 0 : state.silenceMs * 2);
 }
 
+const platform = (state: MachineState, event: { online?: boolean; visible?: boolean }) => ({
+	...state,
+	online: event.online ?? state.online,
+	visible: event.visible ?? state.visible
+});
 const current = (state: MachineState, attemptId: number) =>
 	state.attemptOpen && attemptId === state.attemptId;
 const isUp = (state: MachineState) => state.status === 'live' || state.status === 'stale';
 const same = (state: MachineState): Transition => ({ state, effects: [] });
 const cancel = (timers: TimerName[]): ConnectionEffect[] =>
 	timers.map((timer) => ({ type: 'cancel', timer }));
-const withEffects = (t: Transition, before: ConnectionEffect[]): Transition => ({
+const withEffects = (
+	t: Transition,
+	before: ConnectionEffect[],
+	after: ConnectionEffect[] = []
+): Transition => ({
 	state: t.state,
-	effects: [...before, ...t.effects]
+	effects: [...before, ...t.effects, ...after]
 });

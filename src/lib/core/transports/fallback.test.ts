@@ -133,12 +133,16 @@ describe('fallback', () => {
 		const probe = sse.last;
 		poll.last.sink.message('from polling during the probe');
 		probe.sink.opened();
+		// Opened is not enough (a buffering proxy opens and delivers nothing): the first delivery is.
+		expect(poll.last.closed).toBe(false);
+		poll.last.sink.message('from polling, the probe open');
+		probe.sink.message('from sse');
 		expect(poll.last.closed).toBe(true);
 		poll.last.sink.message('late, from the dropped transport');
-		probe.sink.message('from sse');
 		expect(calls).toEqual([
 			['opened', { transport: 'polling', degraded: true }],
 			['message', 'from polling during the probe'],
+			['message', 'from polling, the probe open'],
 			['opened', { transport: 'sse', degraded: false }],
 			['message', 'from sse']
 		]);
@@ -205,5 +209,170 @@ describe('fallback', () => {
 		});
 		connection.stop();
 		expect(poll.last.closed).toBe(true);
+	});
+});
+
+describe('fallback through the engine: never live on a dead member', () => {
+	const closedWith = (code: number, retryableClose: boolean) =>
+		new TransportError(`closed ${code}`, { code: 'closed', retryable: retryableClose });
+
+	function chain(options: Parameters<typeof fallback>[1] = {}) {
+		const ws = fakeTransport('websocket', true, true);
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const connection = createConnection({
+			transport: fallback([ws, sse, poll], { probeInterval: 1000, ...options }),
+			env,
+			staleAfter: 5000
+		});
+		return { ws, sse, poll, connection, status: () => connection.getSnapshot().status };
+	}
+
+	/** Puts the chain on polling, then lets a websocket probe take over. */
+	function promotedProbe() {
+		const c = chain();
+		c.connection.start();
+		c.ws.last.sink.failed(terminal());
+		c.sse.last.sink.failed(terminal());
+		c.poll.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		const probe = c.ws.last;
+		probe.sink.opened({ bidirectional: true });
+		probe.sink.message('first from the probe');
+		expect(c.poll.last.closed).toBe(true);
+		expect(c.connection.getSnapshot()).toMatchObject({ status: 'live', transport: 'websocket' });
+		return { ...c, probe };
+	}
+
+	it('S27 a promoted probe that later fails: the engine hears it at once, never live on it', () => {
+		const { probe, status, connection } = promotedProbe();
+		probe.sink.failed(retryable());
+		expect(status()).toBe('reconnecting');
+		expect(connection.getSnapshot().error?.code).toBe('network');
+		connection.stop();
+	});
+
+	it('S27 a promoted probe that later ends: the engine reconnects', () => {
+		const { probe, status, connection } = promotedProbe();
+		probe.sink.ended();
+		expect(status()).toBe('reconnecting');
+		connection.stop();
+	});
+
+	it('S27 sends go to the promoted member, and nowhere once it is gone', async () => {
+		const { probe, connection } = promotedProbe();
+		await connection.send('over the probe');
+		expect(probe.sent).toEqual(['over the probe']);
+		probe.sink.failed(retryable());
+		const queued = connection.send('waits');
+		expect(probe.sent).toEqual(['over the probe']);
+		connection.stop();
+		await expect(queued).rejects.toMatchObject({ code: 'closed' });
+	});
+
+	it('S28 a member that opens but is dropped as silent before delivering: the chain moves down', () => {
+		const { ws, sse, poll, connection, status } = chain();
+		connection.start();
+		ws.last.sink.failed(terminal());
+		sse.last.sink.opened();
+		expect(status()).toBe('live');
+		vi.advanceTimersByTime(10_000);
+		expect(status()).toBe('reconnecting');
+		expect(connection.getSnapshot().error?.code).toBe('timeout');
+		vi.advanceTimersByTime(2000);
+		expect(sse.attempts).toHaveLength(1);
+		expect(poll.attempts).toHaveLength(1);
+		poll.last.sink.opened();
+		expect(connection.getSnapshot()).toMatchObject({ status: 'live', transport: 'polling' });
+		connection.stop();
+	});
+
+	it('S06 a member that delivered, then went silent (half-open): reconnects on the same member', () => {
+		const { ws, sse, poll, connection, status } = chain();
+		connection.start();
+		ws.last.sink.failed(terminal());
+		sse.last.sink.opened();
+		vi.advanceTimersByTime(2000);
+		sse.last.sink.message('data');
+		vi.advanceTimersByTime(11_000);
+		expect(status()).toBe('reconnecting');
+		vi.advanceTimersByTime(2000);
+		expect(sse.attempts).toHaveLength(2);
+		expect(poll.attempts).toHaveLength(0);
+		connection.stop();
+	});
+
+	it('S28 three connections in a row that die young (1011 each time): the chain moves down', () => {
+		const { ws, sse, connection } = chain();
+		connection.start();
+		for (let i = 0; i < 3; i++) {
+			expect(ws.attempts).toHaveLength(i + 1);
+			ws.last.sink.opened({ bidirectional: true });
+			ws.last.sink.message('hello');
+			vi.advanceTimersByTime(200);
+			ws.last.sink.failed(closedWith(1011, true));
+			expect(connection.getSnapshot()).toMatchObject({ status: 'reconnecting' });
+			vi.advanceTimersByTime(20_000);
+		}
+		expect(ws.attempts).toHaveLength(3);
+		expect(sse.attempts).toHaveLength(1);
+		connection.stop();
+	});
+
+	it('S28 connections that live past minLifetime and deliver do not count as dying young', () => {
+		const { ws, sse, connection } = chain();
+		connection.start();
+		for (let i = 0; i < 4; i++) {
+			ws.last.sink.opened({ bidirectional: true });
+			ws.last.sink.message('hello');
+			vi.advanceTimersByTime(1500);
+			ws.last.sink.failed(closedWith(1011, true));
+			vi.advanceTimersByTime(20_000);
+		}
+		expect(ws.attempts).toHaveLength(5);
+		expect(sse.attempts).toHaveLength(0);
+		connection.stop();
+	});
+
+	it('S28 a terminal failure after opening (1008) moves down instead of failing the chain', () => {
+		const { ws, sse, connection, status } = chain();
+		connection.start();
+		ws.last.sink.opened({ bidirectional: true });
+		ws.last.sink.failed(closedWith(1008, false));
+		expect(status()).toBe('reconnecting');
+		expect(connection.getSnapshot().error).toMatchObject({ code: 'closed', retryable: true });
+		vi.advanceTimersByTime(2000);
+		expect(sse.attempts).toHaveLength(1);
+		sse.last.sink.opened();
+		expect(connection.getSnapshot()).toMatchObject({ status: 'live', transport: 'sse' });
+		connection.stop();
+	});
+
+	it('a terminal failure after opening on the last member still fails the chain', () => {
+		const poll = fakeTransport('polling');
+		const connection = createConnection({ transport: fallback(poll), env });
+		connection.start();
+		poll.last.sink.opened();
+		poll.last.sink.failed(terminal());
+		expect(connection.getSnapshot().status).toBe('failed');
+	});
+
+	it('a probe that opens but never delivers does not take over', () => {
+		const c = chain();
+		c.connection.start();
+		c.ws.last.sink.failed(terminal());
+		c.sse.last.sink.failed(terminal());
+		c.poll.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		c.ws.last.sink.opened({ bidirectional: true });
+		c.poll.last.sink.message('still polling');
+		expect(c.poll.last.closed).toBe(false);
+		expect(c.connection.getSnapshot().transport).toBe('polling');
+		c.connection.stop();
+		expect(c.ws.openCount + c.sse.openCount + c.poll.openCount).toBe(0);
+	});
+
+	it('rejects a bad option with a message that names it', () => {
+		expect(() => fallback([fakeTransport()], { minLifetime: -1 })).toThrow(/minLifetime/);
 	});
 });

@@ -1,6 +1,13 @@
 import * as messages from '../messages.js';
 import { TransportError } from '../errors.js';
-import type { Attempt, Transport, TransportConnection, TransportSink } from './types.js';
+import type {
+	Attempt,
+	OpenedInfo,
+	Transport,
+	TransportHints,
+	TransportConnection,
+	TransportSink
+} from './types.js';
 
 export interface FallbackOptions {
 	/**
@@ -10,17 +17,49 @@ export interface FallbackOptions {
 	 */
 	moveAfter?: number;
 	/**
-	 * While on a fallback, how often to try the better transports again (milliseconds). When one
-	 * opens, the chain switches back up; the old transport keeps delivering until then.
+	 * While on a fallback, how often to try the better transports again (milliseconds). A probe
+	 * that opens and delivers its first message or heartbeat takes over; the old transport keeps
+	 * delivering until then.
 	 * @defaultValue `60000`
 	 */
 	probeInterval?: number;
+	/**
+	 * A transport that opens but whose connection dies sooner than this (milliseconds), or dies
+	 * before delivering anything, died young. After `maxShortLived` such connections in a row the
+	 * chain moves down, as if the transport had failed to open.
+	 * @defaultValue `1000`
+	 */
+	minLifetime?: number;
+	/**
+	 * Connections in a row that die young before the chain moves down.
+	 * @defaultValue `3`
+	 */
+	maxShortLived?: number;
+}
+
+interface Running {
+	index: number;
+	controller: AbortController;
+	connection?: TransportConnection<unknown>;
+	/** What the member said when it opened; undefined before. */
+	openedInfo?: OpenedInfo;
+	openedAt: number;
+	/** A message or heartbeat arrived. */
+	delivered: boolean;
+	/** Hints a probe gave before it took over, passed on when it does. */
+	hints?: TransportHints;
 }
 
 /**
  * An ordered chain of transports: the first that works is used. It moves down on failure
  * (skipping transports this environment does not support), remembers the winner for the next
  * attempt, and probes back up on an interval.
+ *
+ * A transport counts as failing, and the chain moves down, when it cannot open; when it fails
+ * for good after opening (a WebSocket closed with 1008) while a later transport could work; when
+ * it opens but is dropped as silent before delivering anything (a proxy that buffers the stream);
+ * and after `maxShortLived` connections in a row that die young (a socket closed with 1011 each
+ * time). The error in the connection's state says why.
  *
  * @example fallback(websocket({ url }), sse({ url }), polling({ url }))
  * @example fallback([sse({ url }), polling({ url })], { probeInterval: 30_000 })
@@ -37,11 +76,14 @@ export function fallback<In = unknown>(
 			throw new TypeError(messages.badOption('fallback()', 'transports', member));
 		}
 	}
-	const moveAfter = options.moveAfter ?? 1;
-	const probeInterval = options.probeInterval ?? 60_000;
-	// Shared across attempts: the winner is remembered.
+	const moveAfter = positive(options.moveAfter, 1, 'moveAfter');
+	const probeInterval = positive(options.probeInterval, 60_000, 'probeInterval');
+	const minLifetime = positive(options.minLifetime, 1000, 'minLifetime');
+	const maxShortLived = positive(options.maxShortLived, 3, 'maxShortLived');
+	// Shared across attempts: the winner is remembered, and so are failures in a row.
 	let winner = 0;
 	const failures = members.map(() => 0);
+	const shortLived = members.map(() => 0);
 
 	return {
 		kind: members[0]!.kind,
@@ -62,17 +104,11 @@ export function fallback<In = unknown>(
 				return { close() {} };
 			}
 			const preferred = usable[0]!;
+			const below = (index: number) => usable.find((i) => i > index);
 			let closed = false;
 			let active: Running | undefined;
 			let probe: Running | undefined;
 			let probeTimer: unknown;
-
-			interface Running {
-				index: number;
-				controller: AbortController;
-				connection?: TransportConnection<unknown>;
-				opened: boolean;
-			}
 
 			const stop = (running: Running | undefined) => {
 				if (!running) return;
@@ -84,47 +120,89 @@ export function fallback<In = unknown>(
 				}
 			};
 
+			/** The active member's connection ended after it opened: was it healthy? */
+			function judge(running: Running, silent: boolean) {
+				const young = !running.delivered || env.now() - running.openedAt < minLifetime;
+				const { index } = running;
+				if (!young) {
+					shortLived[index] = 0;
+					return false;
+				}
+				shortLived[index] = silent ? maxShortLived : (shortLived[index] ?? 0) + 1;
+				if (shortLived[index]! < maxShortLived || below(index) === undefined) return false;
+				shortLived[index] = 0;
+				winner = below(index)!;
+				return true;
+			}
+
+			/** Makes a member that opened the one the engine sees. */
+			function promote(running: Running) {
+				const member = members[running.index]!;
+				if (active !== running) {
+					const old = active;
+					active = running;
+					probe = undefined;
+					stop(old);
+				}
+				winner = running.index;
+				const info = running.openedInfo ?? {};
+				outer.opened({
+					...info,
+					transport: info.transport ?? member.kind,
+					degraded: running.index !== preferred
+				});
+				if (running.hints) outer.hint(running.hints);
+				running.hints = undefined;
+				scheduleProbe();
+			}
+
 			function start(index: number, asProbe: boolean): void {
-				const running: Running = { index, controller: new AbortController(), opened: false };
+				const running: Running = {
+					index,
+					controller: new AbortController(),
+					openedAt: 0,
+					delivered: false
+				};
 				// Set before open(): a member may fail synchronously and start the next one.
 				if (asProbe) probe = running;
 				else active = running;
-				const forward = () => !closed && active === running;
 				const member = members[index]!;
+				// The role is read when a callback runs: a probe that took over is the active member.
+				const gone = () => closed || running.controller.signal.aborted;
+				const isActive = () => !gone() && active === running;
+				const isProbe = () => !gone() && probe === running;
+				/** A probe proves itself with its first delivery, then takes over. */
+				const deliver = () => {
+					running.delivered = true;
+					if (isProbe() && running.openedInfo) promote(running);
+					return isActive();
+				};
 				const sink: TransportSink<In> = {
 					opened(info = {}) {
-						if (closed || running.controller.signal.aborted) return;
-						running.opened = true;
+						if (gone() || running.openedInfo) return;
+						running.openedInfo = info;
+						running.openedAt = env.now();
 						failures[index] = 0;
-						winner = index;
-						if (asProbe) {
-							// A better transport is back: switch to it, then drop the old one.
-							const old = active;
-							active = running;
-							probe = undefined;
-							stop(old);
-						}
-						outer.opened({
-							...info,
-							transport: info.transport ?? member.kind,
-							degraded: index !== preferred
-						});
-						scheduleProbe();
+						if (isActive()) promote(running);
 					},
-					message: (data, meta) => forward() && outer.message(data, meta),
-					dropped: (error) => forward() && outer.dropped(error),
-					heartbeat: () => forward() && outer.heartbeat(),
-					hint: (hints) => forward() && outer.hint(hints),
+					message: (data, meta) => deliver() && outer.message(data, meta),
+					dropped: (error) => deliver() && outer.dropped(error),
+					heartbeat: () => deliver() && outer.heartbeat(),
+					hint(hints) {
+						if (isActive()) outer.hint(hints);
+						else if (isProbe()) running.hints = { ...running.hints, ...hints };
+					},
 					failed(error) {
-						if (closed || running.controller.signal.aborted) return;
+						if (gone()) return;
+						const wasProbe = isProbe();
 						stop(running);
-						if (asProbe) {
-							if (probe === running) probe = undefined;
+						if (wasProbe) {
+							probe = undefined;
 							return probeFrom(index + 1);
 						}
-						if (running.opened) return outer.failed(error);
+						if (running.openedInfo) return afterOpen(running, error);
 						failures[index] = (failures[index] ?? 0) + 1;
-						const next = usable.find((i) => i > index);
+						const next = below(index);
 						if (next !== undefined && (!error.retryable || failures[index]! >= moveAfter)) {
 							failures[index] = 0;
 							start(next, false);
@@ -135,11 +213,21 @@ export function fallback<In = unknown>(
 						outer.failed(error);
 					},
 					ended(info) {
-						if (closed || running.controller.signal.aborted) return;
+						if (gone()) return;
+						const wasProbe = isProbe();
 						stop(running);
-						if (asProbe) {
-							if (probe === running) probe = undefined;
-							return;
+						if (wasProbe) {
+							probe = undefined;
+							return probeFrom(index + 1);
+						}
+						if (!info?.final && running.openedInfo && judge(running, false)) {
+							return outer.failed(
+								new TransportError(messages.streamEnded(member.kind), {
+									code: 'closed',
+									retryable: true,
+									transport: member.kind
+								})
+							);
 						}
 						outer.ended(info);
 					}
@@ -170,6 +258,27 @@ export function fallback<In = unknown>(
 				}
 			}
 
+			/** The active member failed after opening: the engine hears of it, always. */
+			function afterOpen(running: Running, error: TransportError) {
+				const next = below(running.index);
+				if (!error.retryable && next !== undefined) {
+					// This member cannot work; a later one may. The engine retries, down the chain.
+					winner = next;
+					shortLived[running.index] = 0;
+					return outer.failed(
+						new TransportError(error.message, {
+							code: error.code,
+							status: error.status,
+							retryable: true,
+							transport: error.transport ?? members[running.index]!.kind,
+							cause: error
+						})
+					);
+				}
+				judge(running, false);
+				outer.failed(error);
+			}
+
 			function scheduleProbe() {
 				if (probeTimer !== undefined) env.clearTimeout(probeTimer);
 				probeTimer = undefined;
@@ -196,11 +305,21 @@ export function fallback<In = unknown>(
 					if (closed) return;
 					closed = true;
 					if (probeTimer !== undefined) env.clearTimeout(probeTimer);
+					// Dropped by the engine for silence before it delivered anything: it does not work here.
+					const reason: unknown = attempt.signal.reason;
+					if (
+						active?.openedInfo &&
+						!active.delivered &&
+						reason instanceof TransportError &&
+						reason.code === 'timeout'
+					) {
+						judge(active, true);
+					}
 					stop(probe);
 					stop(active);
 				},
 				send(data, sendOptions) {
-					const connection = active?.opened ? active.connection : undefined;
+					const connection = active?.openedInfo ? active.connection : undefined;
 					if (!closed && connection?.send) return connection.send(data, sendOptions);
 					return Promise.reject(
 						new TransportError(messages.oneWay(active ? members[active.index]!.kind : 'none'), {
@@ -212,4 +331,12 @@ export function fallback<In = unknown>(
 			};
 		}
 	};
+}
+
+function positive(value: number | undefined, fallbackValue: number, name: string): number {
+	if (value === undefined) return fallbackValue;
+	if (typeof value !== 'number' || !(value > 0)) {
+		throw new TypeError(messages.badOption(`fallback() ${name}`, 'a number > 0', value));
+	}
+	return value;
 }
