@@ -2,6 +2,7 @@
  * The polling transport against a real HTTP server on 127.0.0.1: conditional requests, status
  * handling and a server restart. Scenario numbers refer to ../shared/design/SCENARIOS.md.
  */
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { polling } from '../../src/lib/core/index.js';
@@ -59,6 +60,103 @@ describe('polling against a real server', () => {
 		const before304 = notModified(server).length;
 		await vi.waitFor(() => expect(notModified(server).length).toBeGreaterThan(before304 + 2));
 		expect(source.publishes).toBe(publishes + 1);
+		expect(source.connection.getSnapshot().status).toBe('live');
+	});
+
+	it('S29 one adapter object mounted again with a new store: the new store gets the whole list (200), not a 304', async () => {
+		const server = await startTaskServer({ tasks: 4 });
+		// Module-level, as the README encourages: every mount shares it.
+		const transport = polling({ url: server.tasksUrl, interval: 50 });
+		const first = createTaskSource(server, { transport });
+		first.start();
+		await vi.waitFor(() => expect(first.sorted()).toEqual(serverList(server)));
+		// The first store's list is validated by 304s meanwhile.
+		await vi.waitFor(() => expect(notModified(server).length).toBeGreaterThanOrEqual(2));
+		first.stop();
+		first.store.dispose();
+
+		const before = server.taskRequests().length;
+		const second = createTaskSource(server, { transport });
+		second.start();
+		await vi.waitFor(() => expect(second.store.getSnapshot().loaded).toBe(true), {
+			timeout: 1000
+		});
+		expect(second.sorted()).toEqual(serverList(server));
+		const next = server.taskRequests()[before]!;
+		expect(next.ifNoneMatch).toBeUndefined();
+		expect(next.status).toBe(200);
+		expect(second.connection.getSnapshot().status).toBe('live');
+		// From then on its own list is revalidated.
+		await vi.waitFor(() =>
+			expect(
+				server
+					.taskRequests()
+					.slice(before + 1)
+					.some((r) => r.status === 304)
+			).toBe(true)
+		);
+	});
+
+	it('S29 a new store whose initial rows are stale gets the server list, not a 304 that keeps them', async () => {
+		const server = await startTaskServer({ tasks: 3 });
+		const transport = polling({ url: server.tasksUrl, interval: 50 });
+		const first = createTaskSource(server, { transport });
+		first.start();
+		await vi.waitFor(() => expect(first.sorted()).toEqual(serverList(server)));
+		await vi.waitFor(() => expect(notModified(server).length).toBeGreaterThanOrEqual(1));
+		first.stop();
+
+		// Rows rendered from an older copy (a cache, a server-rendered page): one row renamed since,
+		// one removed since. The server's list itself has not changed, so its ETag has not either.
+		const stale = [
+			{ id: taskId(1), title: 'old title', done: false, version: 0 },
+			{ id: taskId(9), title: 'removed since', done: false, version: 1 }
+		];
+		const second = createTaskSource(server, { transport, initial: stale });
+		second.start();
+		await vi.waitFor(() => expect(second.sorted()).toEqual(serverList(server)), { timeout: 1000 });
+	});
+
+	it('S29 a reconnect of the same connection revalidates the list its store has: 304, the list kept', async () => {
+		const server = await startTaskServer({ tasks: 3 });
+		const source = createTaskSource(server, {
+			transport: polling({ url: server.tasksUrl, interval: 50 })
+		});
+		source.start();
+		await vi.waitFor(() => expect(source.sorted()).toEqual(serverList(server)));
+		const publishes = source.publishes;
+		await server.kill();
+		await vi.waitFor(() => expect(source.connection.getSnapshot().status).toBe('reconnecting'));
+		const before = server.taskRequests().length;
+		await server.restart();
+		await vi.waitFor(() => expect(source.connection.getSnapshot().status).toBe('live'), {
+			timeout: 2000
+		});
+		const next = server.taskRequests()[before]!;
+		expect(next.ifNoneMatch).toMatch(/^"[0-9a-f]{16}"$/);
+		expect(next.status).toBe(304);
+		expect(source.sorted()).toEqual(serverList(server));
+		expect(source.publishes).toBe(publishes);
+	});
+
+	it('a first request whose answer never comes fails after `timeout` with code timeout, and is retried', async () => {
+		const server = await startTaskServer({ tasks: 2 });
+		// The list is sent 5 s late: longer than the request may take.
+		server.tasksDelay = 5000;
+		const source = createTaskSource(server, {
+			transport: polling({ url: server.tasksUrl, interval: 50, timeout: 200 })
+		});
+		const started = performance.now();
+		source.start();
+		await vi.waitFor(() => expect(source.connection.getSnapshot().status).toBe('reconnecting'), {
+			timeout: 1000
+		});
+		expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+		const state = source.connection.getSnapshot();
+		expect(state.error).toMatchObject({ code: 'timeout', retryable: true, transport: 'polling' });
+		expect(state.retryAt).toEqual(expect.any(Number));
+		server.tasksDelay = 0;
+		await vi.waitFor(() => expect(source.sorted()).toEqual(serverList(server)), { timeout: 2000 });
 		expect(source.connection.getSnapshot().status).toBe('live');
 	});
 

@@ -27,12 +27,13 @@ afterEach(() => {
 	vi.useRealTimers();
 });
 
-function open(transport: Transport<unknown>) {
+function open(transport: Transport<unknown>, validator?: string) {
 	const recorder = recordingSink();
 	const controller = new AbortController();
 	const connection = transport.open(recorder.sink, {
 		n: 1,
 		lastEventId: undefined,
+		validator,
 		signal: controller.signal,
 		env
 	});
@@ -118,7 +119,7 @@ describe('polling()', () => {
 		expect(attempt.types().filter((t) => t === 'opened')).toHaveLength(1);
 	});
 
-	it('sends the stored ETag as If-None-Match; a 304 is a heartbeat and no message', async () => {
+	it('S29 sends the ETag of the response it delivered as If-None-Match; a 304 is a heartbeat and no message', async () => {
 		const requests = serve(
 			json({ etag: '"v1"' }),
 			() => new HttpResponse(null, { status: 304, headers: { etag: '"v1"' } })
@@ -126,6 +127,8 @@ describe('polling()', () => {
 		const attempt = open(poller());
 		await until(() => attempt.types().includes('message'));
 		expect(requests[0]!.headers.has('if-none-match')).toBe(false);
+		// The ETag goes with the data to the connection.
+		expect(attempt.messages()[0]!.meta).toEqual({ validator: '"v1"' });
 
 		await vi.advanceTimersByTimeAsync(5000);
 		await until(() => attempt.types().includes('heartbeat'));
@@ -139,21 +142,76 @@ describe('polling()', () => {
 		expect(requests[2]!.headers.get('if-none-match')).toBe('"v1"');
 	});
 
-	it('keeps the ETag across attempts of the same transport', async () => {
-		const requests = serve(
-			json({ etag: 'W/"list-7"' }),
-			() => new HttpResponse(null, { status: 304 })
+	it('S29 a response without an ETag makes the next request unconditional again', async () => {
+		const requests = serve(json({ etag: '"v1"' }), json({}, [1]), json({ etag: '"v3"' }));
+		const attempt = open(poller({ interval: 1000 }));
+		await until(() => attempt.messages().length === 1);
+		await vi.advanceTimersByTimeAsync(1000);
+		await until(() => attempt.messages().length === 2);
+		expect(attempt.messages()[1]!.meta).toBeUndefined();
+		await vi.advanceTimersByTimeAsync(1000);
+		await until(() => attempt.messages().length === 3);
+		expect(requests.map((r) => r.headers.get('if-none-match'))).toEqual([null, '"v1"', null]);
+	});
+
+	it('S29 the adapter object keeps no ETag: a new attempt without a validator gets the whole list', async () => {
+		// The server answers 304 to whoever names the current ETag.
+		const requests = serve((request) =>
+			request.headers.get('if-none-match') === 'W/"list-7"'
+				? new HttpResponse(null, { status: 304 })
+				: HttpResponse.json(ITEMS, { headers: { etag: 'W/"list-7"' } })
 		);
 		const transport = poller();
 		const first = open(transport);
 		await until(() => first.types().includes('message'));
 		first.connection.close();
 
+		// A new store (a remount) over the same adapter object: it has no list yet.
 		const second = open(transport);
-		await until(() => second.types().includes('heartbeat'));
-		expect(requests[1]!.headers.get('if-none-match')).toBe('W/"list-7"');
-		// A 304 on a fresh attempt still opens it: the list it has is current.
-		expect(second.types()).toEqual(['hint', 'opened', 'heartbeat']);
+		await until(() => second.types().includes('message'));
+		expect(requests[1]!.headers.has('if-none-match')).toBe(false);
+		expect(second.types()).toEqual(['hint', 'opened', 'message']);
+		expect(second.messages()[0]).toEqual({
+			type: 'message',
+			data: ITEMS,
+			meta: { validator: 'W/"list-7"' }
+		});
+	});
+
+	it('S29 an attempt handed the validator of the data its store has revalidates it: a 304 opens it', async () => {
+		const requests = serve(() => new HttpResponse(null, { status: 304 }));
+		const attempt = open(poller(), 'W/"list-7"');
+		await until(() => attempt.types().includes('heartbeat'));
+		expect(requests[0]!.headers.get('if-none-match')).toBe('W/"list-7"');
+		// The list that store has is current.
+		expect(attempt.types()).toEqual(['hint', 'opened', 'heartbeat']);
+		expect(attempt.calls[1]).toEqual({ type: 'opened', info: { resumed: true } });
+	});
+
+	it('S29 an If-None-Match in init is not sent: only the validator of data the store has is', async () => {
+		const requests = serve(json());
+		const attempt = open(poller({ init: { headers: { 'If-None-Match': '"someone else\'s"' } } }));
+		await until(() => attempt.types().includes('message'));
+		expect(requests[0]!.headers.has('if-none-match')).toBe(false);
+	});
+
+	it('S29 a 304 to a request that named no ETag (a broken proxy) is a retryable protocol failure, not data', async () => {
+		const requests = serve(() => new HttpResponse(null, { status: 304, headers: { etag: '"x"' } }));
+		const attempt = open(poller());
+		await until(() => attempt.types().includes('failed'));
+		expect(requests[0]!.headers.has('if-none-match')).toBe(false);
+		expect(attempt.types()).not.toContain('opened');
+		expect(attempt.types()).not.toContain('heartbeat');
+		expect(attempt.failure()).toMatchObject({
+			code: 'protocol',
+			status: 304,
+			retryable: true,
+			transport: 'polling'
+		});
+		// Retrying is the engine's job.
+		await vi.advanceTimersByTimeAsync(60_000);
+		await settle();
+		expect(requests).toHaveLength(1);
 	});
 
 	it('X-Poll-Interval: 10 sets the interval to 10 s and hints silenceMs 10000', async () => {
@@ -397,6 +455,49 @@ describe('polling()', () => {
 		await until(() => attempt.types().includes('failed'));
 		expect(attempt.types()).toEqual(['hint', 'failed']);
 		expect(attempt.failure()).toMatchObject({ code: 'timeout', retryable: true });
+	});
+
+	it('S30 a url function that throws fails the attempt (not retryable) instead of rejecting unhandled', async () => {
+		const attempt = open(
+			polling({
+				url: () => {
+					throw new Error('no tenant selected');
+				}
+			})
+		);
+		await until(() => attempt.types().includes('failed'));
+		expect(attempt.types()).toEqual(['failed']);
+		expect(attempt.failure()).toMatchObject({
+			code: 'protocol',
+			retryable: false,
+			transport: 'polling',
+			message: 'no tenant selected'
+		});
+	});
+
+	it('S30 a header value that is not valid fails the attempt instead of rejecting unhandled', async () => {
+		const requests = serve(json());
+		const attempt = open(poller({ init: { headers: { 'X-Tenant': 'a\nb' } } }));
+		await until(() => attempt.types().includes('failed'));
+		expect(attempt.types()).toEqual(['failed']);
+		expect(attempt.failure()).toMatchObject({ code: 'protocol', retryable: false });
+		await vi.advanceTimersByTimeAsync(60_000);
+		await settle();
+		expect(requests).toHaveLength(0);
+	});
+
+	it('S30 a parse option that throws after the data arrived fails the attempt, retryable', async () => {
+		serve(json());
+		const attempt = open(
+			poller({
+				parse: () => {
+					throw new Error('not our format');
+				}
+			})
+		);
+		await until(() => attempt.types().includes('failed'));
+		expect(attempt.types()).not.toContain('message');
+		expect(attempt.failure()).toMatchObject({ code: 'protocol', retryable: true });
 	});
 
 	it('a failed attempt does not poll again when the tab is shown (retrying is the engine’s job)', async () => {

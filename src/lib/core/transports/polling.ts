@@ -44,6 +44,12 @@ const isJson = (type: string) => type === 'application/json' || type.endsWith('+
  * Polls a JSON resource. Conditional requests (`ETag` / `If-None-Match`) make an unchanged list
  * cost one 304 and no re-render; `X-Poll-Interval` and `Retry-After` are honoured. Every response
  * is the whole list, so a reconnect never needs a resync.
+ *
+ * The adapter object keeps no state between attempts: a response's `ETag` goes with its data to
+ * the connection (`meta.validator`), and a request is conditional only on the validator of data
+ * that connection's store really has (`attempt.validator`, or a response delivered earlier in the
+ * same attempt). One adapter shared by several lists, or mounted again with a new store, therefore
+ * always loads the whole list first.
  */
 export function polling<In = unknown>(options: PollingOptions<In>): Transport<In> {
 	const baseInterval = options.interval ?? 5000;
@@ -51,8 +57,6 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 		throw new TypeError(messages.badOption('interval', 'a number > 0', options.interval));
 	const timeout = options.timeout ?? 15_000;
 	const pauseWhenHidden = options.pauseWhenHidden ?? true;
-	// Kept across attempts: an unchanged list stays a 304 after a reconnect too.
-	let etag: string | undefined;
 
 	return {
 		kind: 'polling',
@@ -67,19 +71,38 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 			// After a failure the attempt is over: only the engine may poll again.
 			let failed = false;
 			let abortRequest: (() => void) | undefined;
+			// The validator of the data the connection's store has: handed in by the connection, then
+			// the ETag of the last response this attempt delivered (none when it came without one).
+			let validator = attempt.validator;
 			const fail = (error: TransportError) => {
+				if (failed) return;
 				failed = true;
 				sink.failed(error);
+			};
+			/** Whatever a poll threw (a `url` function, a header value, `parse`) ends the attempt. */
+			const run = () => {
+				poll().catch((cause: unknown) => {
+					inFlight = false;
+					if (closed) return;
+					fail(
+						new TransportError(cause instanceof Error ? cause.message : String(cause), {
+							code: 'protocol',
+							retryable: false,
+							transport: 'polling',
+							cause
+						})
+					);
+				});
 			};
 
 			const schedule = () => {
 				if (closed || (pauseWhenHidden && !env.isVisible())) return;
-				timer = env.setTimeout(poll, interval);
+				timer = env.setTimeout(run, interval);
 			};
 
 			async function poll() {
 				timer = undefined;
-				if (closed || inFlight) return;
+				if (closed || failed || inFlight) return;
 				inFlight = true;
 				const url = resolveUrl(options.url, attempt);
 				const request = new AbortController();
@@ -96,7 +119,10 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 					});
 				try {
 					const headers = new Headers(options.init?.headers);
-					if (etag) headers.set('If-None-Match', etag);
+					// Conditional only on data this connection really has; never on a header in `init`.
+					const sent = validator;
+					if (sent) headers.set('If-None-Match', sent);
+					else headers.delete('If-None-Match');
 					let response: Response;
 					try {
 						response = await env.fetch(url, { ...options.init, headers, signal: request.signal });
@@ -113,6 +139,19 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 					} else if (!opened) sink.hint({ silenceMs: interval });
 
 					if (response.status === 304) {
+						// A 304 to a request that named no ETag validates nothing this store has (a proxy
+						// or a cache answering for another client): as data it would leave the list unloaded.
+						if (!sent) {
+							discard(response);
+							return fail(
+								new TransportError(messages.unrequestedNotModified(url), {
+									code: 'protocol',
+									status: 304,
+									retryable: true,
+									transport: 'polling'
+								})
+							);
+						}
 						if (!opened) sink.opened({ resumed: true });
 						opened = true;
 						sink.heartbeat();
@@ -140,10 +179,10 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 							);
 						}
 						if (closed) return;
-						etag = response.headers.get('etag') ?? undefined;
+						validator = response.headers.get('etag') || undefined;
 						if (!opened) sink.opened({ resumed: true });
 						opened = true;
-						sink.message(data);
+						sink.message(data, validator === undefined ? undefined : { validator });
 					} else {
 						discard(response);
 						return fail(httpError(response, url, 'polling', env.now()));
@@ -164,12 +203,12 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 							if (timer !== undefined) env.clearTimeout(timer);
 							timer = undefined;
 						} else if (!inFlight && timer === undefined) {
-							void poll();
+							run();
 						}
 					})
 				: () => {};
 
-			void poll();
+			run();
 
 			return {
 				close() {
