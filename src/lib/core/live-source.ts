@@ -7,8 +7,11 @@ import type { ConnectionState } from './connection/machine.js';
 import type { Env } from './env/env.js';
 import { browserEnv } from './env/env.js';
 import type { Update } from './store/decode.js';
+import * as messages from './messages.js';
+import { mutationMessage } from './protocol.js';
 import {
 	createRecordStore,
+	type Commit,
 	type PendingChange,
 	type RecordStore,
 	type RecordStoreOptions,
@@ -19,7 +22,10 @@ import type { Transport } from './transports/types.js';
 export interface LiveSourceOptions<T>
 	extends
 		RecordStoreOptions<T>,
-		Pick<ConnectionOptions, 'retry' | 'staleAfter' | 'lastEventId' | 'maxQueue'> {
+		Pick<
+			ConnectionOptions,
+			'retry' | 'staleAfter' | 'lastEventId' | 'maxQueue' | 'queueTimeout' | 'maxEventIdLength'
+		> {
 	/** How to reach the server. */
 	transport: Transport<unknown, unknown>;
 	/**
@@ -65,7 +71,11 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 		staleAfter: options.staleAfter,
 		lastEventId: options.lastEventId,
 		maxQueue: options.maxQueue,
+		queueTimeout: options.queueTimeout,
+		maxEventIdLength: options.maxEventIdLength,
 		onMessage: (data, meta) => store.receive(data, meta),
+		onDropped: (error) => store.reportDropped(error),
+		onWarning: (error) => options.onError?.(error),
 		// Replays after a gap are merged by key and version; old ids must not hide new events.
 		onGap: () => store.forgetEventIds(),
 		resync: resync
@@ -85,24 +95,48 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 	 * through the HTTP `commit` if the connection that opens is one-way. Never sent twice.
 	 */
 	async function commitOverSocket(change: PendingChange<T>): Promise<T | void> {
-		const message = {
-			type: 'mutation',
-			mutationId: change.mutationId,
-			key: change.key,
-			item: change.item
-		};
-		const reply = await connection.send(message, {
-			ack: true,
-			// unset: the adapter's own ackTimeout applies
-			timeoutMs: options.ackTimeout,
-			signal: change.signal,
-			otherwise: httpCommit ? () => httpCommit(change) : undefined
-		});
+		const reply = await connection.send(
+			mutationMessage(change.mutationId, change.key, change.item),
+			{
+				ack: true,
+				// unset: the adapter's own ackTimeout applies
+				timeoutMs: options.ackTimeout,
+				signal: change.signal,
+				otherwise: httpCommit ? () => bounded(httpCommit, change) : undefined
+			}
+		);
 		const item =
 			reply !== null && typeof reply === 'object' && 'item' in reply
 				? (reply as { item: unknown }).item
 				: reply;
 		return (item ?? undefined) as T | void;
+	}
+
+	/** The HTTP commit a two-way source falls back to gets the store's usual bound. */
+	function bounded(commit: Commit<T>, change: PendingChange<T>): Promise<T | void | undefined> {
+		const ms = options.commitTimeout ?? 10_000;
+		const controller = new AbortController();
+		const abort = () => controller.abort(change.signal.reason);
+		change.signal.addEventListener('abort', abort, { once: true });
+		return new Promise<T | void | undefined>((resolve, reject) => {
+			const timer = Number.isFinite(ms)
+				? env.setTimeout(() => {
+						const error = new Error(messages.commitTimeout(ms));
+						controller.abort(error);
+						reject(error);
+					}, ms)
+				: undefined;
+			const done = () => {
+				if (timer !== undefined) env.clearTimeout(timer);
+				change.signal.removeEventListener('abort', abort);
+			};
+			Promise.resolve()
+				.then(() => commit({ ...change, signal: controller.signal }))
+				.then(
+					(value) => (done(), resolve(value)),
+					(error: unknown) => (done(), reject(error))
+				);
+		});
 	}
 
 	return {

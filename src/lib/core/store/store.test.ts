@@ -273,7 +273,7 @@ describe('createRecordStore', () => {
 				status: 'settled',
 				item: { done: true }
 			});
-			await expect(store.retryMutation(1)).rejects.toThrow(/No row/);
+			await expect(store.retryMutation(1)).rejects.toThrow(/No failed change/);
 			expect(commit).toHaveBeenCalledTimes(2);
 		});
 
@@ -349,7 +349,7 @@ describe('createRecordStore', () => {
 			expect(store.getSnapshot().dropped).toBe(0);
 		});
 
-		it('a confirmed change not echoed in time falls back to the server row', async () => {
+		it('S31 an accepted change the server never echoes stays shown: the server has it', async () => {
 			const { store } = setup({
 				initial: [task(1)],
 				commit: async () => undefined,
@@ -357,10 +357,17 @@ describe('createRecordStore', () => {
 			});
 			await store.toggle(1);
 			store.flush();
-			expect(store.getSnapshot().items[0]!.done).toBe(true);
-			vi.advanceTimersByTime(1000);
+			expect(store.getSnapshot().rows[0]).toMatchObject({
+				status: 'settled',
+				item: { done: true }
+			});
+			vi.advanceTimersByTime(60_000);
 			store.flush();
-			expect(store.getSnapshot().items[0]!.done).toBe(false);
+			expect(store.getSnapshot().rows[0]).toMatchObject({
+				status: 'settled',
+				item: { done: true }
+			});
+			expect(vi.getTimerCount()).toBe(0);
 		});
 
 		it('S19 the echo of a pending change, named by its mutationId, settles it once', async () => {
@@ -431,7 +438,18 @@ describe('createRecordStore', () => {
 				initial: [{ id: 1 }],
 				commit: async () => undefined
 			});
-			expect(() => noDone.toggle(1)).toThrow(/boolean `done`/);
+			// Never a synchronous throw: the promise rejects, and the row is untouched.
+			let thrown: unknown;
+			let result: Promise<unknown> | undefined;
+			try {
+				result = noDone.toggle(1);
+			} catch (error) {
+				thrown = error;
+			}
+			expect(thrown).toBeUndefined();
+			await expect(result).rejects.toThrow(/boolean `done`/);
+			noDone.flush();
+			expect(noDone.getSnapshot().rows[0]!.status).toBe('settled');
 			store.flush();
 			expect(store.getSnapshot().rows[0]!.status).toBe('settled');
 		});
@@ -441,10 +459,11 @@ describe('createRecordStore', () => {
 				initial: [task(1), task(2)],
 				commit: () => new Promise(() => {})
 			});
-			void store.toggle(1);
+			const change = store.toggle(1);
 			store.receive([1], { event: 'remove' });
 			store.flush();
 			expect(ids()).toEqual([2]);
+			await expect(change).rejects.toThrow(/was removed/);
 		});
 	});
 

@@ -3,6 +3,8 @@ import * as messages from '../messages.js';
 import { DecodeError, MutationError } from '../errors.js';
 import type { MessageMeta } from '../transports/types.js';
 import { defaultDecode, type Decoder, type RecordKey, type Update } from './decode.js';
+import { reasonText } from '../protocol.js';
+import { applyPatch, carries, patchBetween, type Patch } from './patch.js';
 
 /** A row as the UI renders it. */
 export interface Row<T> {
@@ -71,8 +73,9 @@ export interface RecordStoreOptions<T> {
 	commit?: Commit<T>;
 	/**
 	 * How long a change may wait for `commit` before it is rolled back (milliseconds).
-	 * @defaultValue `10000`; `Infinity` in `createLiveSource` over a two-way transport, where a change
-	 * waits for a connection and then the acknowledgement timeout (`ackTimeout`) applies
+	 * @defaultValue `10000`; in `createLiveSource` over a two-way transport the connection bounds it
+	 * instead: at most `queueTimeout` (30 s) waiting for a connection, then the acknowledgement
+	 * timeout (`ackTimeout`, 10 s)
 	 */
 	commitTimeout?: number;
 	/** The change `toggle(key)` makes. @defaultValue flips a boolean `done` */
@@ -116,7 +119,12 @@ export interface RecordStore<T> {
 	forgetEventIds(): void;
 	/** Settles a pending change the server acknowledged by id (a socket ack or echo). */
 	settle(mutationId: string, item?: T): void;
-	/** Drops timers and listeners. */
+	/** Counts and reports a message the transport dropped before it reached the store. */
+	reportDropped(error: DecodeError): void;
+	/**
+	 * Drops timers, listeners and queued updates. Changes still on their way are aborted and their
+	 * promises reject; nothing is reported after this.
+	 */
 	dispose(): void;
 }
 
@@ -126,15 +134,24 @@ interface Entry<T> {
 	seq: number;
 }
 
-interface Overlay<T> {
+/** A change on its way: shown over the server's row until it is confirmed or fails. */
+interface Change<T> {
 	id: string;
-	change: (item: T) => T;
-	/** `confirmed`: accepted, shown until the server's own update of the row arrives. */
-	status: 'pending' | 'confirmed';
-	/** The row's version when the change was made. */
-	baseVersion: number | string | undefined;
+	key: string;
+	/** The fields the user asked for. */
+	patch: Patch;
 	commit: Commit<T>;
+	controller: AbortController;
 	timer?: unknown;
+	/** Ends the `mutate()` promise; called exactly once. */
+	finish: (error: MutationError | undefined, item: T | undefined) => void;
+}
+
+interface Failure<T> {
+	id: string;
+	error: MutationError;
+	patch: Patch;
+	commit: Commit<T>;
 }
 
 const defaultKey = (item: unknown): RecordKey => (item as { id: RecordKey }).id;
@@ -149,7 +166,16 @@ function defaultToggle<T>(item: T): T {
 	return { ...item, done: !done };
 }
 
-/** The list the UI renders: keyed, versioned, deduplicated, batched, with optimistic changes. */
+/**
+ * The list the UI renders: keyed, versioned, deduplicated, batched, with optimistic changes.
+ *
+ * How a change ends: it shows at once (`pending`). It is confirmed by the commit's answer (a row
+ * replaces the row; any other answer means the server has the change), by the server's echo
+ * carrying its `mutationId`, or by any server row that already carries the fields asked for. It
+ * fails (`failed`, rolled back to the server's row) when the commit rejects or times out, unless
+ * the server's row already carries those fields. A retry sends the fields asked for, never the
+ * same flip again. A row's status never contradicts its data.
+ */
 export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): RecordStore<T> {
 	const env = options.env ?? browserEnv;
 	const keyOf = options.key ?? (defaultKey as (item: T) => RecordKey);
@@ -157,26 +183,23 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	const decode = options.decode ?? (defaultDecode as Decoder<T>);
 	const maxItems = options.maxItems ?? 1000;
 	const commitTimeout = options.commitTimeout ?? 10_000;
-	// How long an accepted change waits for the server's own update of the row.
-	const echoTimeout = Number.isFinite(commitTimeout) ? commitTimeout : 10_000;
 	const dedupeWindow = options.dedupeWindow ?? 1024;
 	const toggleChange = options.toggle ?? defaultToggle<T>;
 	if (!(maxItems > 0))
 		throw new TypeError(messages.badOption('maxItems', 'a number > 0', maxItems));
+	if (!(commitTimeout > 0))
+		throw new TypeError(messages.badOption('commitTimeout', 'a number > 0', commitTimeout));
 
 	const base = new Map<string, Entry<T>>();
 	let order: string[] = [];
-	const overlays = new Map<string, Overlay<T>[]>();
-	const failures = new Map<
-		string,
-		{ error: MutationError; change: (item: T) => T; commit: Commit<T> }
-	>();
+	const pending = new Map<string, Change<T>[]>();
+	const failures = new Map<string, Failure<T>>();
 	const seenIds = new Set<string>();
 	const queue: Array<{ update: Update<T>; since?: number }> = [];
 	const listeners = new Set<(snapshot: RecordStoreSnapshot<T>) => void>();
 	const rowCache = new Map<
 		string,
-		{ entry: Entry<T>; overlays: Overlay<T>[] | undefined; failure: unknown; row: Row<T> }
+		{ entry: Entry<T>; changes: Change<T>[] | undefined; failure: unknown; row: Row<T> }
 	>();
 	let seq = 0;
 	let mutationCount = 0;
@@ -186,87 +209,128 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	let loaded = options.initial !== undefined;
 	let dropped = 0;
 	let dirty = false;
+	let disposed = false;
 	let cancelFrame: (() => void) | undefined;
 	let snapshot: RecordStoreSnapshot<T>;
 
-	const report = (error: DecodeError | MutationError) => options.onError?.(error);
+	function report(error: DecodeError | MutationError) {
+		if (disposed) return;
+		try {
+			options.onError?.(error);
+		} catch {
+			// An error handler that fails has nowhere further to report to.
+		}
+	}
+
+	function malformed(error: DecodeError) {
+		dropped++;
+		dirty = true;
+		report(error);
+	}
 
 	function keyFor(item: T): string | undefined {
-		const key = item !== null && typeof item === 'object' ? keyOf(item) : undefined;
+		let key: unknown;
+		try {
+			key = item !== null && typeof item === 'object' ? keyOf(item) : undefined;
+		} catch (cause) {
+			malformed(new DecodeError(messages.callbackThrew('key', cause), item, undefined, cause));
+			return undefined;
+		}
 		if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key)))
 			return String(key);
-		dropped++;
-		report(new DecodeError(messages.missingKey(item), item));
+		malformed(new DecodeError(messages.missingKey(item), item));
 		return undefined;
 	}
 
-	/** -1 when `a` is older than `b`. Without `version`, nothing is older. */
-	function compare(a: T, b: T): number {
+	/**
+	 * -1 when `incoming` is older than `current`, 1 when newer; 0 without `version`. Undefined when
+	 * `version` throws on the incoming item, which is then dropped as malformed.
+	 */
+	function compare(incoming: T, current: T): number | undefined {
 		if (!versionOf) return 0;
-		const va = versionOf(a);
-		const vb = versionOf(b);
-		return va < vb ? -1 : va > vb ? 1 : 0;
-	}
-
-	function settleConfirmed(key: string, incoming: T) {
-		const list = overlays.get(key);
-		if (!list) return;
-		const remaining = list.filter((overlay) => {
-			if (overlay.status !== 'confirmed') return true;
-			const newer =
-				versionOf && overlay.baseVersion !== undefined
-					? versionOf(incoming) > overlay.baseVersion
-					: true;
-			if (newer && overlay.timer !== undefined) env.clearTimeout(overlay.timer);
-			return !newer;
-		});
-		setOverlays(key, remaining);
-	}
-
-	/** Removes the change with this id, wherever it is; true when found. */
-	function dropOverlay(mutationId: string): boolean {
-		for (const [key, list] of overlays) {
-			const overlay = list.find((o) => o.id === mutationId);
-			if (!overlay) continue;
-			if (overlay.timer !== undefined) env.clearTimeout(overlay.timer);
-			setOverlays(
-				key,
-				list.filter((o) => o !== overlay)
+		try {
+			const a = versionOf(incoming);
+			const b = versionOf(current);
+			return a < b ? -1 : a > b ? 1 : 0;
+		} catch (cause) {
+			malformed(
+				new DecodeError(messages.callbackThrew('version', cause), incoming, undefined, cause)
 			);
-			dirty = true;
-			return true;
+			return undefined;
 		}
-		return false;
 	}
 
-	function setOverlays(key: string, list: Overlay<T>[]) {
-		if (list.length === 0) overlays.delete(key);
-		else overlays.set(key, list);
+	function setChanges(key: string, list: Change<T>[]) {
+		if (list.length === 0) pending.delete(key);
+		else pending.set(key, list);
+		dirty = true;
+	}
+
+	/** Takes a change out of the row's list; false when it already ended. */
+	function take(change: Change<T>): boolean {
+		const list = pending.get(change.key);
+		if (!list?.includes(change)) return false;
+		setChanges(
+			change.key,
+			list.filter((c) => c !== change)
+		);
+		if (change.timer !== undefined) env.clearTimeout(change.timer);
+		return true;
+	}
+
+	/** The server's row changed to `item`: changes and failures it already carries are settled. */
+	function serverRow(key: string, item: T, mutationId?: string) {
+		for (const change of pending.get(key) ?? []) {
+			if (change.id !== mutationId && !(change.patch.size > 0 && carries(item, change.patch)))
+				continue;
+			take(change);
+			change.controller.abort(new Error(messages.settledByServer()));
+			change.finish(undefined, item);
+		}
+		const failure = failures.get(key);
+		if (failure && (failure.id === mutationId || carries(item, failure.patch))) {
+			failures.delete(key);
+			dirty = true;
+		}
+	}
+
+	function setBase(key: string, entry: Entry<T>, mutationId?: string) {
+		base.set(key, entry);
+		dirty = true;
+		serverRow(key, entry.item, mutationId);
 	}
 
 	function forget(key: string) {
 		base.delete(key);
-		for (const overlay of overlays.get(key) ?? []) {
-			if (overlay.timer !== undefined) env.clearTimeout(overlay.timer);
+		for (const change of pending.get(key) ?? []) {
+			if (change.timer !== undefined) env.clearTimeout(change.timer);
+			change.controller.abort(new Error(messages.rowRemoved(key)));
+			change.finish(new MutationError(messages.rowRemoved(key), key), undefined);
 		}
-		overlays.delete(key);
+		pending.delete(key);
 		failures.delete(key);
 		rowCache.delete(key);
 	}
 
-	function upsert(items: T[]) {
+	function upsert(items: T[], mutationId?: string) {
 		for (const item of items) {
 			const key = keyFor(item);
 			if (key === undefined) continue;
 			const existing = base.get(key);
-			if (existing && versionOf && compare(item, existing.item) <= 0) continue;
-			base.set(key, { item, seq: ++seq });
+			if (existing) {
+				const newer = compare(item, existing.item);
+				if (newer === undefined) continue;
+				if (versionOf && newer <= 0) {
+					// Older than the row: not shown. An echo still says the server applied the change.
+					if (mutationId !== undefined) confirmById(mutationId);
+					continue;
+				}
+			}
 			if (!existing) {
 				if (options.insert === 'end') order.push(key);
 				else order.unshift(key);
 			}
-			settleConfirmed(key, item);
-			dirty = true;
+			setBase(key, { item, seq: ++seq }, mutationId);
 		}
 	}
 
@@ -281,17 +345,20 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	function replace(items: T[], since: number | undefined) {
 		const next = new Map<string, Entry<T>>();
 		const nextOrder: string[] = [];
+		const changed: string[] = [];
 		for (const item of items) {
 			const key = keyFor(item);
 			if (key === undefined || next.has(key)) continue;
 			const existing = base.get(key);
+			const newer = existing ? compare(item, existing.item) : 1;
+			if (newer === undefined) continue;
 			// Same version, same row: keeping it (and its identity) re-renders and flashes nothing,
 			// as when a reconnect brings the whole list again.
-			if (existing && versionOf && compare(item, existing.item) <= 0) {
+			if (existing && (existing.item === item || (versionOf && newer <= 0))) {
 				next.set(key, existing);
 			} else {
-				next.set(key, existing && existing.item === item ? existing : { item, seq: ++seq });
-				settleConfirmed(key, item);
+				next.set(key, { item, seq: ++seq });
+				changed.push(key);
 			}
 			nextOrder.push(key);
 		}
@@ -304,6 +371,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		for (const key of base.keys()) if (!next.has(key)) forget(key);
 		base.clear();
 		for (const [key, entry] of next) base.set(key, entry);
+		for (const key of changed) serverRow(key, next.get(key)!.item);
 		order = [...kept, ...nextOrder];
 		loaded = true;
 		dirty = true;
@@ -311,15 +379,22 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 
 	function visible(key: string, entry: Entry<T>): T {
 		let item = entry.item;
-		for (const overlay of overlays.get(key) ?? []) item = overlay.change(item);
+		for (const change of pending.get(key) ?? []) item = applyPatch(item, change.patch);
 		return item;
 	}
 
-	function buildSnapshot(): RecordStoreSnapshot<T> {
-		if (options.sort) {
-			const sort = options.sort;
+	function sortRows() {
+		const sort = options.sort;
+		if (!sort) return;
+		try {
 			order.sort((a, b) => sort(base.get(a)!.item, base.get(b)!.item));
+		} catch (cause) {
+			report(new DecodeError(messages.callbackThrew('sort', cause), undefined, undefined, cause));
 		}
+	}
+
+	function buildSnapshot(): RecordStoreSnapshot<T> {
+		sortRows();
 		if (order.length > maxItems) {
 			for (const key of order.slice(maxItems)) forget(key);
 			order = order.slice(0, maxItems);
@@ -328,14 +403,14 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		const items: T[] = [];
 		for (const key of order) {
 			const entry = base.get(key)!;
-			const list = overlays.get(key);
+			const changes = pending.get(key);
 			const failure = failures.get(key);
 			const cached = rowCache.get(key);
 			let row: Row<T>;
 			if (
 				cached &&
 				cached.entry === entry &&
-				cached.overlays === list &&
+				cached.changes === changes &&
 				cached.failure === failure
 			) {
 				row = cached.row;
@@ -343,14 +418,10 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 				row = {
 					key,
 					item: visible(key, entry),
-					status: list?.some((o) => o.status === 'pending')
-						? 'pending'
-						: failure
-							? 'failed'
-							: 'settled',
+					status: changes ? 'pending' : failure ? 'failed' : 'settled',
 					...(failure ? { error: failure.error } : {})
 				};
-				rowCache.set(key, { entry, overlays: list, failure, row });
+				rowCache.set(key, { entry, changes, failure, row });
 			}
 			rows.push(row);
 			items.push(row.item);
@@ -365,20 +436,27 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			const { update, since } = next;
 			if (update.type === 'snapshot') replace(update.items, since);
 			else if (update.type === 'upsert') {
-				upsert(update.items);
-				// The server's echo of our own change: it is the row now, so the change is settled.
-				if (update.mutationId !== undefined) dropOverlay(update.mutationId);
+				upsert(update.items, update.mutationId);
+				// The echo of our own change: the server applied it, whatever row it came with.
+				if (update.mutationId !== undefined) confirmById(update.mutationId);
+				if (!loaded) dirty = true;
 				loaded = true;
 			} else remove(update.ids);
 		}
-		if (!dirty) return;
+		if (!dirty || disposed) return;
 		dirty = false;
 		snapshot = buildSnapshot();
-		for (const listener of [...listeners]) listener(snapshot);
+		for (const listener of [...listeners]) {
+			try {
+				listener(snapshot);
+			} catch (error) {
+				reportLater(error);
+			}
+		}
 	}
 
 	function schedule() {
-		if (!cancelFrame) cancelFrame = env.requestFrame(flush);
+		if (!cancelFrame && !disposed) cancelFrame = env.requestFrame(flush);
 	}
 
 	function changed() {
@@ -392,88 +470,125 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		base.set(key, { item, seq: ++seq });
 		order.push(key);
 	}
+	dropped = 0;
 	snapshot = buildSnapshot();
 
-	async function run(key: string, overlay: Overlay<T>, previous: T): Promise<T> {
-		const entry = base.get(key)!;
-		const controller = new AbortController();
-		const item = visible(key, entry);
-		let timeoutHandle: unknown;
-		const timeout = new Promise<never>((_, reject) => {
-			if (!Number.isFinite(commitTimeout)) return;
-			timeoutHandle = env.setTimeout(() => {
-				const error = new Error(messages.commitTimeout(commitTimeout));
-				controller.abort(error);
-				reject(error);
-			}, commitTimeout);
-		});
-		try {
-			const result = await Promise.race([
-				overlay.commit({ key, item, previous, mutationId: overlay.id, signal: controller.signal }),
-				timeout
-			]);
-			env.clearTimeout(timeoutHandle);
-			const list = overlays.get(key);
-			if (!list?.includes(overlay)) return result ?? item;
-			// An answer that is the row itself replaces it; anything else (`true`, `{ ok: true }`) just
-			// confirms, and the server's own update of the row settles it.
-			const isRow =
-				result !== undefined &&
-				result !== null &&
-				typeof result === 'object' &&
-				String(keyOf(result)) === key;
-			if (isRow) {
-				setOverlays(
-					key,
-					list.filter((o) => o !== overlay)
-				);
-				const current = base.get(key);
-				// The server's answer replaces the row unless the row already moved past it.
-				if (current && compare(result, current.item) >= 0) {
-					base.set(key, { item: result, seq: ++seq });
-				}
-				changed();
-				return result;
+	/** The server accepted the change: its fields become the row's until the server's own row arrives. */
+	function accepted(change: Change<T>, row: T | undefined) {
+		const entry = base.get(change.key);
+		let item: T | undefined;
+		if (entry) {
+			const newer = row === undefined ? undefined : compare(row, entry.item);
+			if (row !== undefined && newer !== undefined && newer >= 0) {
+				setBase(change.key, { item: row, seq: ++seq });
+				item = row;
+			} else {
+				item = carries(entry.item, change.patch)
+					? entry.item
+					: applyPatch(entry.item, change.patch);
+				if (item !== entry.item) setBase(change.key, { item, seq: ++seq });
 			}
-			confirm(key, overlay);
-			return item;
-		} catch (cause) {
-			env.clearTimeout(timeoutHandle);
-			const list = overlays.get(key);
-			const error = new MutationError(
-				cause instanceof Error ? cause.message : messages.commitFailed(key),
-				key,
-				cause
-			);
-			if (list?.includes(overlay)) {
-				setOverlays(
-					key,
-					list.filter((o) => o !== overlay)
-				);
-				failures.set(key, { error, change: overlay.change, commit: overlay.commit });
-				changed();
-			}
-			report(error);
-			throw error;
+		}
+		changed();
+		change.finish(undefined, item ?? row);
+	}
+
+	function confirmById(mutationId: string) {
+		for (const list of pending.values()) {
+			const change = list.find((c) => c.id === mutationId);
+			if (change && take(change)) return accepted(change, undefined);
+		}
+		const entry = [...failures].find(([, failure]) => failure.id === mutationId);
+		if (entry) {
+			failures.delete(entry[0]);
+			const row = base.get(entry[0]);
+			if (row && !carries(row.item, entry[1].patch))
+				setBase(entry[0], { item: applyPatch(row.item, entry[1].patch), seq: ++seq });
+			changed();
 		}
 	}
 
-	/** Accepted but not yet seen from the server: keep showing it until the server's update arrives. */
-	function confirm(key: string, overlay: Overlay<T>) {
-		overlay.status = 'confirmed';
-		// Give up waiting for the echo eventually, so a server that never sends one cannot pin the row.
-		overlay.timer = env.setTimeout(() => {
-			const list = overlays.get(key);
-			if (list?.includes(overlay)) {
-				setOverlays(
-					key,
-					list.filter((o) => o !== overlay)
-				);
-				changed();
-			}
-		}, echoTimeout);
-		setOverlays(key, [...(overlays.get(key) ?? [])]);
+	function failed(change: Change<T>, cause: unknown) {
+		if (!take(change)) return;
+		if (!change.controller.signal.aborted) change.controller.abort(cause);
+		const { key, patch } = change;
+		const entry = base.get(key);
+		// The server's row already has what was asked for (its update came first): nothing failed.
+		if (entry && patch.size > 0 && carries(entry.item, patch)) {
+			changed();
+			return change.finish(undefined, entry.item);
+		}
+		const error = new MutationError(failureText(cause, key), key, cause);
+		if (entry) failures.set(key, { id: change.id, error, patch, commit: change.commit });
 		changed();
+		report(error);
+		change.finish(error, undefined);
+	}
+
+	function isRowOf(result: unknown, key: string): result is T {
+		if (result === null || typeof result !== 'object') return false;
+		try {
+			return String(keyOf(result as T)) === key;
+		} catch {
+			return false;
+		}
+	}
+
+	/** Shows the change and sends it. The promise always settles: resolved or rejected, never thrown. */
+	function send(key: string, patch: Patch, commit: Commit<T>, previous: T): Promise<T> {
+		failures.delete(key);
+		return new Promise<T>((resolve, reject) => {
+			const change: Change<T> = {
+				id: `${mutationPrefix}.${++mutationCount}`,
+				key,
+				patch,
+				commit,
+				controller: new AbortController(),
+				finish(error, item) {
+					change.finish = () => {};
+					if (error) reject(error);
+					else resolve(item as T);
+				}
+			};
+			setChanges(key, [...(pending.get(key) ?? []), change]);
+			changed();
+			const item = visible(key, base.get(key)!);
+			if (Number.isFinite(commitTimeout)) {
+				change.timer = env.setTimeout(() => {
+					change.timer = undefined;
+					failed(change, new Error(messages.commitTimeout(commitTimeout)));
+				}, commitTimeout);
+			}
+			let answer: Promise<T | void | undefined>;
+			try {
+				answer = Promise.resolve(
+					commit({
+						key,
+						item,
+						previous,
+						mutationId: change.id,
+						signal: change.controller.signal
+					})
+				);
+			} catch (cause) {
+				answer = Promise.reject(cause);
+			}
+			answer.then(
+				(result) => {
+					if (take(change)) accepted(change, isRowOf(result, key) ? result : undefined);
+				},
+				(cause) => failed(change, cause)
+			);
+		});
+	}
+
+	function refuse(key: string, error: unknown): Promise<never> {
+		const refusal =
+			error instanceof MutationError
+				? error
+				: new MutationError(failureText(error, key), key, error);
+		report(refusal);
+		return Promise.reject(refusal);
 	}
 
 	function mutate(
@@ -482,29 +597,27 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		opts: { commit?: Commit<T> } = {}
 	): Promise<T> {
 		const k = String(key);
-		const entry = base.get(k);
-		if (!entry) return Promise.reject(new MutationError(messages.unknownRow(k), k));
-		const commit = opts.commit ?? options.commit;
-		if (!commit) return Promise.reject(new MutationError(messages.noCommit(), k));
-		const apply = typeof change === 'function' ? change : (item: T) => ({ ...item, ...change });
-		const previous = visible(k, entry);
-		// Fails here, before anything is shown, if the change cannot apply to this row.
-		apply(previous);
-		const overlay: Overlay<T> = {
-			id: `${mutationPrefix}.${++mutationCount}`,
-			change: apply,
-			status: 'pending',
-			baseVersion: versionOf?.(entry.item),
-			commit
-		};
-		failures.delete(k);
-		setOverlays(k, [...(overlays.get(k) ?? []), overlay]);
-		changed();
-		return run(k, overlay, previous);
+		try {
+			if (disposed) return refuse(k, new MutationError(messages.disposed(), k));
+			const entry = base.get(k);
+			if (!entry) return Promise.reject(new MutationError(messages.unknownRow(k), k));
+			const commit = opts.commit ?? options.commit;
+			if (!commit) return Promise.reject(new MutationError(messages.noCommit(), k));
+			const previous = visible(k, entry);
+			// Fails here, before anything is shown, if the change cannot apply to this row.
+			const intended = typeof change === 'function' ? change(previous) : { ...previous, ...change };
+			if (intended === null || typeof intended !== 'object') {
+				throw new TypeError(messages.badOption('change', 'a function returning the row', intended));
+			}
+			return send(k, patchBetween(previous as object, intended as object), commit, previous);
+		} catch (error) {
+			return refuse(k, error);
+		}
 	}
 
 	return {
 		receive(data, meta = {}) {
+			if (disposed) return;
 			if (meta.id !== undefined && meta.id !== '') {
 				if (seenIds.has(meta.id)) return;
 				seenIds.add(meta.id);
@@ -514,10 +627,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			try {
 				updates = decode(data, meta);
 			} catch (cause) {
-				dropped++;
-				dirty = true;
-				schedule();
-				report(
+				malformed(
 					cause instanceof DecodeError
 						? cause
 						: new DecodeError(
@@ -527,10 +637,22 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 								cause
 							)
 				);
+				schedule();
 				return;
 			}
-			if (updates === null) return;
-			for (const update of Array.isArray(updates) ? updates : [updates]) queue.push({ update });
+			if (updates === null || updates === undefined) return;
+			for (const update of Array.isArray(updates) ? updates : [updates]) {
+				if (!isUpdate(update)) {
+					malformed(new DecodeError(messages.badUpdate(update), data, meta.event));
+					continue;
+				}
+				queue.push({ update });
+			}
+			schedule();
+		},
+		reportDropped(error) {
+			if (disposed) return;
+			malformed(error);
 			schedule();
 		},
 		apply(update, opts = {}) {
@@ -551,22 +673,55 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		retryMutation(key) {
 			const k = String(key);
 			const failure = failures.get(k);
-			if (!failure) return Promise.reject(new MutationError(messages.unknownRow(k), k));
-			return mutate(k, failure.change, { commit: failure.commit });
+			const entry = base.get(k);
+			if (!failure || !entry)
+				return Promise.reject(new MutationError(messages.nothingToRetry(k), k));
+			// The fields asked for, on the row as it is now: a retry never flips a flip.
+			return send(k, failure.patch, failure.commit, visible(k, entry));
 		},
 		settle(mutationId, item) {
 			if (item !== undefined) queue.push({ update: { type: 'upsert', items: [item], mutationId } });
-			else if (dropOverlay(mutationId)) changed();
+			else confirmById(mutationId);
 			schedule();
 		},
 		dispose() {
+			if (disposed) return;
+			disposed = true;
 			cancelFrame?.();
 			cancelFrame = undefined;
-			for (const list of overlays.values())
-				for (const o of list) if (o.timer !== undefined) env.clearTimeout(o.timer);
+			for (const [key, list] of pending) {
+				for (const change of list) {
+					if (change.timer !== undefined) env.clearTimeout(change.timer);
+					change.controller.abort(new Error(messages.disposed()));
+					change.finish(new MutationError(messages.disposed(), key), undefined);
+				}
+			}
+			pending.clear();
 			listeners.clear();
+			queue.length = 0;
 		}
 	};
+}
+
+const UPDATE_TYPES = new Set(['snapshot', 'upsert', 'remove']);
+
+function isUpdate(value: unknown): boolean {
+	if (value === null || typeof value !== 'object') return false;
+	const { type, items, ids } = value as Record<string, unknown>;
+	if (typeof type !== 'string' || !UPDATE_TYPES.has(type)) return false;
+	return type === 'remove' ? Array.isArray(ids) : Array.isArray(items);
+}
+
+function failureText(cause: unknown, key: string): string {
+	if (cause instanceof Error && cause.message) return cause.message;
+	const text = reasonText(cause);
+	return text ? messages.commitRefused(key, text) : messages.commitFailed(key);
+}
+
+function reportLater(error: unknown) {
+	const g = globalThis as { reportError?: (error: unknown) => void };
+	if (typeof g.reportError === 'function') g.reportError(error);
+	else console.error(error);
 }
 
 /** 16 random hex digits (a UUID's where the platform has one). */
