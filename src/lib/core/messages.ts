@@ -28,6 +28,17 @@ export const unknownRow = (key: string) => `No row with key ${JSON.stringify(key
 export const noCommit = () =>
 	'Cannot change rows: pass a `commit` function (or use a two-way transport) to send changes';
 export const commitTimeout = (ms: number) => `The change was not confirmed within ${ms} ms`;
+export const commitRefused = (key: string, reason: string) =>
+	`The change to ${JSON.stringify(key)} was not accepted: ${reason}`;
+export const settledByServer = () => 'The server already has this change';
+export const rowRemoved = (key: string) => `Row ${JSON.stringify(key)} was removed`;
+export const disposed = () => 'The list was disposed';
+export const nothingToRetry = (key: string) =>
+	`No failed change to retry on row ${JSON.stringify(key)}`;
+export const callbackThrew = (name: string, cause: unknown) =>
+	`The \`${name}\` function threw: ${cause instanceof Error ? cause.message : String(cause)}`;
+export const badUpdate = (update: unknown) =>
+	`Dropped an update that is not { type: 'snapshot' | 'upsert' | 'remove', ... }: ${preview(update)}`;
 export const commitFailed = (key: string) =>
 	`The change to ${JSON.stringify(key)} was not accepted`;
 export const badOption = (name: string, expected: string, got: unknown) =>
@@ -60,6 +71,14 @@ export const connectionLost = (url: string, reason: string) =>
 	`Lost the connection to ${url} (${reason})`;
 export const unrequestedNotModified = (url: string) =>
 	`${url} answered 304 Not Modified to a request that named no ETag (a proxy or cache answering for another client?); the list was not loaded`;
+export const emptyAck = () =>
+	'The server refused the message: its answer was {}, which is what an Error becomes in JSON (socket.io sends an ack argument as JSON). To refuse, answer { ok: false, error: message }; to accept, { ok: true }';
+export const messageTooLarge = (size: number, max: number, unit: string) =>
+	`Dropped a message of ${size} ${unit}, over the limit of ${max} (maxMessageSize)`;
+export const undecodable = (cause: unknown) =>
+	`Dropped a message that could not be read: ${cause instanceof Error ? cause.message : String(cause)}`;
+export const unsendable = (cause: unknown) =>
+	`Could not send the message: ${cause instanceof Error ? cause.message : String(cause)}`;
 
 function preview(value: unknown): string {
 	let text: string;
