@@ -1,4 +1,5 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import fc from 'fast-check';
 import { flushSync } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ActivityTimeline } from '../../src/lib/index.js';
@@ -291,5 +292,79 @@ describe('<ActivityTimeline> live', () => {
 		transport.last.sink.heartbeat();
 		flushSync();
 		expect(screen.queryByText('Updates may be delayed.')).toBeNull();
+	});
+});
+
+describe('S33 strings that name Object.prototype members', () => {
+	/** `constructor`, `__proto__`, `toString`… and any other string. */
+	const anyName = fc.oneof(
+		fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype)),
+		fc.string({ minLength: 1 })
+	);
+	const NOTICES: Record<string, string> = {
+		failed: 'Live updates stopped.',
+		offline: 'You are offline. Showing the last known activity.',
+		stale: 'Updates may be delayed.',
+		reconnecting: 'Reconnecting…'
+	};
+	const notice = () =>
+		document.querySelector('.srk-timeline__notice span')?.textContent ?? undefined;
+
+	it('S33 titles, actors, keys and statuses render as the plain strings, with plain items', () => {
+		fc.assert(
+			fc.property(
+				fc.uniqueArray(fc.record({ id: anyName, title: anyName, actor: anyName }), {
+					minLength: 1,
+					maxLength: 4,
+					selector: (item) => item.id
+				}),
+				fc.oneof(anyName, fc.constantFrom(...Object.keys(NOTICES))),
+				(items, status) => {
+					const { unmount, container } = render(ActivityTimeline, {
+						items: items.map((item) => ({ ...item, done: false })),
+						state: { status: status as never, loaded: true },
+						now: NOW
+					});
+					try {
+						const rows = screen.getAllByRole('listitem');
+						expect(rows.map((li) => li.dataset.key)).toEqual(items.map((item) => item.id));
+						expect(rowTitles()).toEqual(items.map((item) => item.title.trim()));
+						expect(rows.map((li) => li.querySelector('.srk-timeline__actor')?.textContent)).toEqual(
+							items.map((item) => item.actor)
+						);
+						expect(container.querySelector('section')).toHaveAttribute('data-status', status);
+						expect(notice()).toBe(Object.hasOwn(NOTICES, status) ? NOTICES[status] : undefined);
+						expect(container.textContent).not.toMatch(/native code|\[object /);
+					} finally {
+						unmount();
+					}
+				}
+			),
+			{ numRuns: 60 }
+		);
+	});
+
+	it('S33 server-sent rows and a transport kind named after them render as the plain strings', () => {
+		fc.assert(
+			fc.property(anyName, anyName, (kind, title) => {
+				const transport = fakeTransport(kind);
+				const { unmount } = render(LiveHarness, { source: { transport, env } });
+				try {
+					transport.last.sink.opened();
+					transport.last.sink.message(
+						JSON.stringify({ type: 'snapshot', items: [{ id: title, title, actor: kind }] })
+					);
+					settle();
+					expect(rowTitles()).toEqual([title.trim()]);
+					expect(screen.getByRole('listitem')).toHaveAttribute('data-key', title);
+					const badge = screen.getByTestId('badge');
+					expect(badge.querySelector('.srk-badge__label')?.textContent).toBe(`${kind} · live`);
+					expect(document.body.textContent).not.toMatch(/native code|\[object /);
+				} finally {
+					unmount();
+				}
+			}),
+			{ numRuns: 40 }
+		);
 	});
 });

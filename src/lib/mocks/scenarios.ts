@@ -64,10 +64,11 @@ export type ScenarioName = keyof typeof scenarios;
 
 /** The mock API of a scenario, by name (`createScenario('flaky')`). */
 export function createScenario(name: ScenarioName, options?: TaskApiOptions): TaskApi {
-	const scenario = scenarios[name];
-	if (!scenario) {
+	// Own names only: `constructor` or `toString` must not find what every object inherits.
+	const scenario = Object.hasOwn(scenarios, name) ? scenarios[name] : undefined;
+	if (typeof scenario !== 'function') {
 		throw new TypeError(
-			`Unknown scenario ${JSON.stringify(name)}; expected one of ${Object.keys(scenarios).join(', ')}`
+			`Unknown scenario ${typeof name === 'string' ? JSON.stringify(name) : String(name)}; expected one of ${Object.keys(scenarios).join(', ')}`
 		);
 	}
 	return scenario(options);

@@ -588,6 +588,14 @@ describe('scenarios', () => {
 		}
 	});
 
+	it('S33 createScenario rejects a name that only Object.prototype has, naming it', () => {
+		for (const name of [...Object.getOwnPropertyNames(Object.prototype), 'nope']) {
+			expect(() => createScenario(name as never, { base: BASE }), name).toThrow(
+				new RegExp(`^Unknown scenario ${JSON.stringify(name)}; expected one of healthy, `)
+			);
+		}
+	});
+
 	it('healthy: everything answers; the stream goes live with the list', async () => {
 		serve(scenarios.healthy({ base: BASE }));
 		const live = start({ transport: stream() });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { CONNECTION_STATUSES } from '../../core/types.js';
 import { defaultTransportBadgeLabels, describeBadge, resolveLabels } from './describe.js';
 
@@ -114,3 +115,63 @@ describe('resolveLabels', () => {
 		expect(resolveLabels(undefined)).toBe(defaultTransportBadgeLabels);
 	});
 });
+
+describe('S33 strings that name Object.prototype members', () => {
+	const KNOWN_KINDS = Object.keys(defaultTransportBadgeLabels.transport);
+	/** `constructor`, `__proto__`, `toString`… and any other string. */
+	const anyName = fc.oneof(
+		fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype)),
+		fc.string()
+	);
+
+	it('S33 describeBadge shows a transport kind named after an Object.prototype member as the plain string', () => {
+		expect(describeBadge({ status: 'live', transport: 'constructor' }, NOW).summary).toBe(
+			'constructor · live'
+		);
+		fc.assert(
+			fc.property(anyName, fc.constantFrom(...CONNECTION_STATUSES), (kind, status) => {
+				fc.pre(kind !== '' && !KNOWN_KINDS.includes(kind));
+				for (const labels of [undefined, resolveLabels({ transport: { sse: 'Flux' } })]) {
+					const text = describeBadge({ status, transport: kind }, NOW, labels);
+					expect(text.transportLabel).toBe(kind);
+					expect(text.summary).toBe(`${kind} · ${defaultTransportBadgeLabels.status[status]}`);
+				}
+			}),
+			{ numRuns: 300 }
+		);
+	});
+
+	it('S33 describeBadge rejects a status named after an Object.prototype member, naming it', () => {
+		fc.assert(
+			fc.property(anyName, (status) => {
+				fc.pre(!(CONNECTION_STATUSES as readonly string[]).includes(status));
+				// @ts-expect-error: an invalid status, as plain JavaScript or a server could pass
+				expect(() => describeBadge({ status }, NOW)).toThrow(
+					new RegExp(`unknown status ${escape(JSON.stringify(status))}; expected one of idle,`)
+				);
+			}),
+			{ numRuns: 300 }
+		);
+	});
+
+	it('S33 a label given for such a name is used; one inherited never is', () => {
+		const labels = resolveLabels({
+			transport: JSON.parse('{"__proto__":"Proto","toString":"TS"}')
+		});
+		expect(describeBadge({ status: 'live', transport: '__proto__' }, NOW, labels).summary).toBe(
+			'Proto · live'
+		);
+		expect(describeBadge({ status: 'live', transport: 'toString' }, NOW, labels).summary).toBe(
+			'TS · live'
+		);
+		expect(describeBadge({ status: 'live', transport: 'valueOf' }, NOW, labels).summary).toBe(
+			'valueOf · live'
+		);
+		// A status label table with an extra own key does not make that key a status.
+		const extra = resolveLabels({ status: { constructor: 'built' } as never });
+		// @ts-expect-error: an invalid status
+		expect(() => describeBadge({ status: 'constructor' }, NOW, extra)).toThrow(/unknown status/);
+	});
+});
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,4 +1,4 @@
-import type { ConnectionStatus } from '../../core/types.js';
+import { CONNECTION_STATUSES, type ConnectionStatus } from '../../core/types.js';
 import type {
 	Instant,
 	TransportBadgeLabels,
@@ -37,6 +37,16 @@ export const defaultTransportBadgeLabels: TransportBadgeLabels = {
 	lastEvent: (ageMs) => `last event ${formatAge(ageMs)} ago`
 };
 
+/**
+ * A label of `table` for `name`, if `table` has one of its own: a name such as `constructor` or
+ * `__proto__` must not find what every object inherits.
+ */
+function ownLabel(table: Record<string, string> | undefined, name: string): string | undefined {
+	if (!table || !Object.hasOwn(table, name)) return undefined;
+	const label = table[name];
+	return typeof label === 'string' ? label : undefined;
+}
+
 /** Merges overrides over the defaults, one level deep for `status` and `transport`. */
 export function resolveLabels(input: TransportBadgeLabelsInput | undefined): TransportBadgeLabels {
 	if (!input) return defaultTransportBadgeLabels;
@@ -67,6 +77,8 @@ export interface BadgeDescription {
 	lastEvent: string | undefined;
 }
 
+const STATUSES: ReadonlySet<string> = new Set(CONNECTION_STATUSES);
+
 const ATTEMPT_STATUSES: ReadonlySet<ConnectionStatus> = new Set([
 	'connecting',
 	'reconnecting',
@@ -85,17 +97,17 @@ export function describeBadge(
 	labels: TransportBadgeLabels = defaultTransportBadgeLabels
 ): BadgeDescription {
 	const status = state.status ?? 'idle';
-	const statusLabel = labels.status[status];
-	if (statusLabel === undefined) {
+	if (!STATUSES.has(status)) {
 		throw new TypeError(
-			`TransportBadge: unknown status ${JSON.stringify(status)}; expected one of ${Object.keys(labels.status).join(', ')}`
+			`TransportBadge: unknown status ${preview(status)}; expected one of ${CONNECTION_STATUSES.join(', ')}`
 		);
 	}
+	const statusLabel =
+		ownLabel(labels.status, status) ?? ownLabel(defaultTransportBadgeLabels.status, status)!;
 	const nowMs = checkedMs(now, 'now');
+	const kind = state.transport;
 	const transportLabel =
-		state.transport === undefined || state.transport === ''
-			? undefined
-			: (labels.transport[state.transport] ?? state.transport);
+		kind === undefined || kind === '' ? undefined : (ownLabel(labels.transport, kind) ?? kind);
 
 	let retry: string | undefined;
 	if (status === 'reconnecting' && state.retryAt !== undefined) {
@@ -121,6 +133,15 @@ export function describeBadge(
 		attempt,
 		lastEvent
 	};
+}
+
+function preview(value: unknown): string {
+	if (typeof value === 'string') return JSON.stringify(value);
+	try {
+		return String(value);
+	} catch {
+		return typeof value; // an object without a prototype
+	}
 }
 
 function checkedMs(instant: Instant, name: string): number {

@@ -146,4 +146,34 @@ describe('<TransportBadge>', () => {
 		// @ts-expect-error: an invalid status, as plain JavaScript could pass
 		expect(() => render(TransportBadge, { status: 'open' })).toThrow(/unknown status "open"/);
 	});
+
+	it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+		'S33 transport="%s" renders as the plain string, in every variant',
+		(kind) => {
+			for (const variant of ['pill', 'detailed', 'dot'] as const) {
+				const { unmount } = render(TransportBadge, {
+					transport: kind,
+					status: 'live',
+					variant,
+					now: NOW
+				});
+				const badge = screen.getByRole('status');
+				expect(badge).toHaveTextContent(new RegExp(`^${kind} · live$`));
+				expect(badge).toHaveAttribute('data-transport', kind);
+				expect(badge.textContent).not.toMatch(/function|native code|\[object/);
+				if (variant === 'dot') expect(badge).toHaveAttribute('title', `${kind} · live`);
+				unmount();
+			}
+		}
+	);
+
+	it.each(['constructor', '__proto__', 'toString'])(
+		'S33 status="%s" is rejected with a message naming it',
+		(status) => {
+			// @ts-expect-error: an invalid status, as plain JavaScript could pass
+			expect(() => render(TransportBadge, { status })).toThrow(
+				new RegExp(`unknown status "${status}"`)
+			);
+		}
+	);
 });
