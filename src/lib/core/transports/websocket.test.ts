@@ -9,9 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { createEnv } from '../env/env.js';
-import { TransportError } from '../errors.js';
-import type { Attempt, TransportConnection, TransportSink } from './types.js';
-import { websocket, type WebSocketOptions } from './websocket.js';
+import { createLiveSource } from '../live-source.js';
+import { DecodeError, TransportError, messages as text } from '../errors.js';
+import type { Attempt, MessageMeta, TransportConnection, TransportSink } from './types.js';
+import { readReply, websocket, type WebSocketOptions } from './websocket.js';
 
 const env = createEnv({ WebSocket: WebSocket as unknown as typeof globalThis.WebSocket });
 
@@ -126,9 +127,10 @@ async function freePort(): Promise<number> {
 
 type Call =
 	| ['opened', unknown]
-	| ['message', unknown]
+	| ['message', unknown, MessageMeta | undefined]
 	| ['heartbeat']
 	| ['hint', unknown]
+	| ['dropped', DecodeError]
 	| ['failed', TransportError]
 	| ['ended', unknown];
 
@@ -136,9 +138,10 @@ function recordingSink() {
 	const calls: Call[] = [];
 	const sink: TransportSink<unknown> = {
 		opened: (info) => calls.push(['opened', info]),
-		message: (data) => calls.push(['message', data]),
+		message: (data, meta) => calls.push(['message', data, meta]),
 		heartbeat: () => calls.push(['heartbeat']),
 		hint: (hints) => calls.push(['hint', hints]),
+		dropped: (error) => calls.push(['dropped', error]),
 		failed: (error) => calls.push(['failed', error]),
 		ended: (info) => calls.push(['ended', info])
 	};
@@ -146,7 +149,12 @@ function recordingSink() {
 	const failures = () =>
 		calls.filter((call): call is ['failed', TransportError] => call[0] === 'failed');
 	const messages = () => calls.filter((call) => call[0] === 'message').map((call) => call[1]);
-	return { sink, calls, names, failures, messages };
+	const metas = () => calls.filter((call) => call[0] === 'message').map((call) => call[2]);
+	const drops = () =>
+		calls
+			.filter((call): call is ['dropped', DecodeError] => call[0] === 'dropped')
+			.map((c) => c[1]);
+	return { sink, calls, names, failures, messages, metas, drops };
 }
 
 const attempt = (overrides: Partial<Attempt> = {}): Attempt => ({
@@ -223,6 +231,39 @@ describe('websocket adapter against a real ws server', () => {
 			42
 		]);
 		expect(recorder.names()).toEqual(['opened', 'message', 'message', 'message', 'message']);
+		// Decoded once, here: the store takes those as they are. The text that is not JSON goes on
+		// as it is, for the store to report.
+		expect(recorder.metas()).toEqual([
+			{ decoded: true },
+			undefined,
+			{ decoded: true },
+			{ decoded: true }
+		]);
+	});
+
+	it('a frame whose JSON is a string is handed on as that string, marked decoded', async () => {
+		const server = await startServer({
+			onConnection: (peer) => peer.socket.send(JSON.stringify('[]'))
+		});
+		const recorder = await openLive({ url: server.url });
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
+		expect(recorder.calls[1]).toEqual(['message', '[]', { decoded: true }]);
+	});
+
+	it('a custom decode marks what it returns as decoded; binary frames are decoded too', async () => {
+		const server = await startServer({
+			onConnection(peer) {
+				peer.socket.send('a|b');
+				peer.socket.send(Buffer.from([1, 2, 3]));
+			}
+		});
+		const recorder = await openLive({
+			url: server.url,
+			decode: (data) => (typeof data === 'string' ? data.split('|') : 'binary')
+		});
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(2));
+		expect(recorder.messages()).toEqual([['a', 'b'], 'binary']);
+		expect(recorder.metas()).toEqual([{ decoded: true }, { decoded: true }]);
 	});
 
 	it('sends without an ack: resolves at once with undefined and adds no ref', async () => {
@@ -539,5 +580,412 @@ describe('websocket adapter against a real ws server', () => {
 		expect(recorder.names()).toEqual(['failed']);
 		expect(recorder.failures()[0]![1]).toMatchObject({ code: 'protocol', retryable: false });
 		connection.close();
+	});
+});
+
+describe('websocket() options', () => {
+	it('rejects a connectTimeout, ackTimeout or maxMessageSize that is not a positive number', () => {
+		expect(() => websocket({ url: 'ws://127.0.0.1:1', connectTimeout: 0 })).toThrow(
+			/`connectTimeout`/
+		);
+		// A timer cannot wait that long: it would fire at once.
+		expect(() => websocket({ url: 'ws://127.0.0.1:1', connectTimeout: Infinity })).toThrow(
+			TypeError
+		);
+		expect(() => websocket({ url: 'ws://127.0.0.1:1', ackTimeout: -1 })).toThrow(/`ackTimeout`/);
+		expect(() => websocket({ url: 'ws://127.0.0.1:1', maxMessageSize: 0 })).toThrow(
+			/`maxMessageSize`/
+		);
+		expect(() => websocket({ url: 'ws://127.0.0.1:1', maxMessageSize: Infinity })).not.toThrow();
+	});
+});
+
+const ROW = { id: 't1', title: 'One', done: true, version: 2 };
+
+describe('readReply: how a server answers a change (websocket and socket.io alike)', () => {
+	it.each([
+		{ label: 'nothing (undefined)', reply: undefined, read: { ok: true } },
+		{ label: 'null', reply: null, read: { ok: true } },
+		{ label: 'true', reply: true, read: { ok: true } },
+		{ label: '{ ok: true }', reply: { ok: true }, read: { ok: true, result: undefined } },
+		{
+			label: '{ ok: true, result }',
+			reply: { ok: true, result: ROW },
+			read: { ok: true, result: ROW }
+		},
+		{
+			label: '{ ok: true, item }',
+			reply: { ok: true, item: ROW },
+			read: { ok: true, result: { item: ROW } }
+		},
+		{ label: '{ result } without ok', reply: { result: ROW }, read: { ok: true, result: ROW } },
+		{ label: 'the row itself', reply: ROW, read: { ok: true, result: ROW } },
+		{ label: '{ item }', reply: { item: ROW }, read: { ok: true, result: { item: ROW } } },
+		{ label: 'a string', reply: 'saved', read: { ok: true, result: 'saved' } },
+		{
+			label: '{ error: null } (no error)',
+			reply: { error: null, id: 't1' },
+			read: { ok: true, result: { error: null, id: 't1' } }
+		},
+		{ label: 'false', reply: false, read: { ok: false } },
+		{ label: '{ ok: false }', reply: { ok: false }, read: { ok: false, error: undefined } },
+		{
+			label: '{ ok: false, error }',
+			reply: { ok: false, error: 'conflict' },
+			read: { ok: false, error: 'conflict' }
+		},
+		{
+			label: '{ error } without ok',
+			reply: { error: 'conflict' },
+			read: { ok: false, error: 'conflict' }
+		},
+		{
+			label: '{ error: {} } (an Error through JSON)',
+			reply: { error: {} },
+			read: { ok: false, error: {} }
+		},
+		{ label: '{} (an Error through socket.io)', reply: {}, read: { ok: false, error: {} } }
+	])('$label', ({ reply, read }) => {
+		expect(readReply(reply)).toEqual(read);
+	});
+});
+
+describe('S18 acknowledgements over a WebSocket: one reading of every answer', () => {
+	/** What the server puts beside `type: 'ack'` and `ref`, built on the server's side. */
+	const answers: Record<string, () => Record<string, unknown>> = {
+		'bare { type, ref }': () => ({}),
+		'{ ok: true }': () => ({ ok: true }),
+		'{ ok: true, result: row }': () => ({ ok: true, result: ROW }),
+		'{ result: row }': () => ({ result: ROW }),
+		'{ ok: true, item: row }': () => ({ ok: true, item: ROW }),
+		'{ item: row }': () => ({ item: ROW }),
+		'the row itself': () => ({ ...ROW }),
+		'{ ok: false }': () => ({ ok: false }),
+		"{ ok: false, error: 'conflict' }": () => ({ ok: false, error: 'conflict' }),
+		"{ ok: false, error: { message: 'read-only' } }": () => ({
+			ok: false,
+			error: { message: 'read-only' }
+		}),
+		'{ ok: false, error: { code: 409 } }': () => ({ ok: false, error: { code: 409 } }),
+		"{ error: 'conflict' } (no ok)": () => ({ error: 'conflict' }),
+		'{ error: new Error() } (arrives as error: {})': () => ({ error: new Error('read-only') })
+	};
+
+	async function answering() {
+		const server = await startServer({
+			onMessage(peer, message) {
+				const { ref, answer } = message as { ref: string; answer: string };
+				peer.socket.send(JSON.stringify({ type: 'ack', ref, ...answers[answer]!() }));
+			}
+		});
+		return openLive({ url: server.url });
+	}
+
+	it.each([
+		{ answer: 'bare { type, ref }', result: undefined },
+		{ answer: '{ ok: true }', result: undefined },
+		{ answer: '{ ok: true, result: row }', result: ROW },
+		{ answer: '{ result: row }', result: ROW },
+		{ answer: '{ ok: true, item: row }', result: { item: ROW } },
+		{ answer: '{ item: row }', result: { item: ROW } },
+		{ answer: 'the row itself', result: ROW }
+	])('accepted: $answer', async ({ answer, result }) => {
+		const { connection, names } = await answering();
+		await expect(connection.send!({ type: 'save', answer }, { ack: true })).resolves.toEqual(
+			result
+		);
+		expect(names()).toEqual(['opened', 'heartbeat']);
+	});
+
+	it.each([
+		{ answer: '{ ok: false }', message: text.nack(undefined) },
+		{ answer: "{ ok: false, error: 'conflict' }", message: text.nack('conflict') },
+		{
+			answer: "{ ok: false, error: { message: 'read-only' } }",
+			message: 'The server refused the message: read-only'
+		},
+		{
+			answer: '{ ok: false, error: { code: 409 } }',
+			message: 'The server refused the message: {"code":409}'
+		},
+		{ answer: "{ error: 'conflict' } (no ok)", message: text.nack('conflict') },
+		{ answer: '{ error: new Error() } (arrives as error: {})', message: text.emptyAck() }
+	])('refused: $answer', async ({ answer, message }) => {
+		const { connection, names } = await answering();
+		const error: unknown = await connection.send!({ type: 'save', answer }, { ack: true }).catch(
+			(e) => e
+		);
+		expect(error).toBeInstanceOf(TransportError);
+		expect(error).toMatchObject({
+			code: 'nack',
+			retryable: false,
+			transport: 'websocket',
+			message
+		});
+		expect((error as Error).message).not.toContain('[object Object]');
+		// A refusal leaves the socket open.
+		expect(names()).toEqual(['opened', 'heartbeat']);
+		await expect(connection.send!({ type: 'again' })).resolves.toBeUndefined();
+	});
+});
+
+describe('S30 a callback option or a frame that throws never escapes the socket', () => {
+	it('a decode that throws drops the frame (reported); later frames still arrive', async () => {
+		const server = await startServer({
+			onConnection(peer) {
+				peer.socket.send('bad');
+				peer.socket.send('good');
+			}
+		});
+		const recorder = await openLive({
+			url: server.url,
+			decode: (data) => {
+				if (data === 'bad') throw new Error('unreadable frame');
+				return { type: 'upsert', items: [{ id: String(data) }] };
+			}
+		});
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
+		expect(recorder.messages()).toEqual([{ type: 'upsert', items: [{ id: 'good' }] }]);
+		expect(recorder.drops()).toHaveLength(1);
+		const [drop] = recorder.drops();
+		expect(drop).toBeInstanceOf(DecodeError);
+		expect(drop!.message).toBe(text.undecodable(new Error('unreadable frame')));
+		expect(drop!.data).toBe('bad');
+		expect(recorder.failures()).toEqual([]);
+	});
+
+	it('a readAck that throws drops the frame; the socket stays open', async () => {
+		const server = await startServer({
+			onConnection(peer) {
+				peer.socket.send(JSON.stringify({ type: 'odd' }));
+				peer.socket.send(JSON.stringify({ type: 'upsert', items: [{ id: 'a' }] }));
+			}
+		});
+		const recorder = await openLive({
+			url: server.url,
+			readAck: (message) => {
+				if ((message as { type: string }).type === 'odd') throw new TypeError('no ref');
+				return undefined;
+			}
+		});
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
+		expect(recorder.drops().map((d) => d.message)).toEqual([
+			text.undecodable(new TypeError('no ref'))
+		]);
+		expect(recorder.failures()).toEqual([]);
+	});
+
+	it('an isPong that throws drops the frame; the socket stays open', async () => {
+		const server = await startServer({
+			onConnection(peer) {
+				peer.socket.send('"pong?"');
+				peer.socket.send(JSON.stringify([{ id: 'a' }]));
+			}
+		});
+		const recorder = await openLive({
+			url: server.url,
+			heartbeat: {
+				interval: 60_000,
+				isPong: (message) => {
+					if (message === 'pong?') throw new Error('cannot tell');
+					return false;
+				}
+			}
+		});
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
+		expect(recorder.drops()).toHaveLength(1);
+		expect(recorder.failures()).toEqual([]);
+	});
+
+	it('send rejects with a TransportError when encode or withRef throws; the socket stays open', async () => {
+		const server = await startServer();
+		const cyclic: Record<string, unknown> = { type: 'save' };
+		cyclic.self = cyclic;
+		const { connection, names } = await openLive({ url: server.url });
+		// JSON.stringify of a cycle throws.
+		for (const options of [{}, { ack: true }]) {
+			const error: unknown = await connection.send!(cyclic, options).catch((e) => e);
+			expect(error).toBeInstanceOf(TransportError);
+			expect(error).toMatchObject({ code: 'protocol', retryable: false, transport: 'websocket' });
+		}
+		const withRefThrows = await openLive({
+			url: server.url,
+			withRef: () => {
+				throw new Error('no place for a ref');
+			}
+		});
+		await expect(
+			withRefThrows.connection.send!({ type: 'save' }, { ack: true })
+		).rejects.toMatchObject({
+			code: 'protocol',
+			message: text.unsendable(new Error('no place for a ref'))
+		});
+		await expect(connection.send!({ type: 'fine' })).resolves.toBeUndefined();
+		const peer = await server.peer();
+		await vi.waitFor(() => expect(peer.received).toEqual([{ type: 'fine' }]));
+		expect(names()).toEqual(['opened']);
+		expect(withRefThrows.names()).toEqual(['opened']);
+	});
+
+	it('an encode that throws on the heartbeat message fails the attempt for good, nothing thrown', async () => {
+		const server = await startServer();
+		const recorder = await openLive({
+			url: server.url,
+			heartbeat: { interval: 30 },
+			encode: () => {
+				throw new Error('cannot encode');
+			}
+		});
+		const error = await vi.waitFor(() => {
+			expect(recorder.names()).toEqual(['opened', 'failed']);
+			return recorder.failures()[0]![1];
+		});
+		expect(error).toMatchObject({ code: 'protocol', retryable: false });
+		const peer = await server.peer();
+		expect(await peer.closed).toBe(1000);
+	});
+});
+
+describe('S32 maxMessageSize: a frame over the limit is dropped and reported, the socket stays open', () => {
+	it('a text frame over the limit (characters) is dropped before it is decoded', async () => {
+		const big = JSON.stringify([{ id: 'x', title: 'y'.repeat(2000) }]);
+		const server = await startServer({
+			onConnection(peer) {
+				peer.socket.send(big);
+				peer.socket.send(JSON.stringify([{ id: 'small' }]));
+			}
+		});
+		const decode = vi.fn((data: unknown) => JSON.parse(String(data)) as unknown);
+		const recorder = await openLive({ url: server.url, maxMessageSize: 1000, decode });
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
+		expect(recorder.messages()).toEqual([[{ id: 'small' }]]);
+		expect(decode).toHaveBeenCalledTimes(1);
+		const [drop] = recorder.drops();
+		expect(drop).toBeInstanceOf(DecodeError);
+		expect(drop!.message).toBe(text.messageTooLarge(big.length, 1000, 'characters'));
+		// A preview, not the frame.
+		expect(String(drop!.data).length).toBeLessThanOrEqual(100);
+		// It proved the socket alive all the same.
+		expect(recorder.names()).toEqual(['opened', 'heartbeat', 'dropped', 'message']);
+	});
+
+	it('a binary frame over the limit (bytes) is dropped; one at the limit is kept', async () => {
+		const server = await startServer({
+			onConnection(peer) {
+				peer.socket.send(Buffer.alloc(1001));
+				peer.socket.send(Buffer.alloc(1000));
+			}
+		});
+		const recorder = await openLive({ url: server.url, maxMessageSize: 1000 });
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
+		expect((recorder.messages()[0] as Uint8Array).byteLength).toBe(1000);
+		expect(recorder.drops().map((d) => d.message)).toEqual([
+			text.messageTooLarge(1001, 1000, 'bytes')
+		]);
+		expect(recorder.failures()).toEqual([]);
+	});
+
+	it('the default limit is 1 MiB of text', async () => {
+		// JSON strings of exactly 1 MiB and one character more.
+		const frame = (length: number) => `"${'a'.repeat(length - 2)}"`;
+		const server = await startServer({
+			onConnection(peer) {
+				peer.socket.send(frame(1_048_577));
+				peer.socket.send(frame(1_048_576));
+			}
+		});
+		const recorder = await openLive({ url: server.url });
+		await vi.waitFor(() => expect(recorder.messages()).toHaveLength(1));
+		expect((recorder.messages()[0] as string).length).toBe(1_048_574);
+		expect(recorder.drops().map((d) => d.message)).toEqual([
+			text.messageTooLarge(1_048_577, 1_048_576, 'characters')
+		]);
+	});
+});
+
+describe('through the engine (createLiveSource)', () => {
+	interface Item {
+		id: string;
+		title?: string;
+	}
+	const ITEMS: Item[] = [{ id: 'a' }, { id: 'b' }];
+
+	/** A live list over a server that sends ITEMS on connect; `peer` pushes more frames. */
+	async function liveList(options: Partial<WebSocketOptions<unknown>> = {}) {
+		const server = await startServer({
+			onConnection: (peer) => peer.socket.send(JSON.stringify(ITEMS))
+		});
+		const errors: unknown[] = [];
+		const source = createLiveSource<Item>({
+			transport: websocket({ url: server.url, ...options }),
+			env,
+			onError: (error) => errors.push(error)
+		});
+		cleanups.push(() => {
+			source.stop();
+			source.store.dispose();
+		});
+		source.start();
+		await vi.waitFor(() => expect(source.store.getSnapshot().items).toEqual(ITEMS));
+		const peer = await server.peer();
+		return { source, errors, peer, items: () => source.store.getSnapshot().items };
+	}
+
+	it('S11 a frame "[]" (a JSON string) is parsed once: dropped as a bad shape and reported, the list intact; a frame [] is a snapshot', async () => {
+		const { source, errors, peer, items } = await liveList();
+		peer.socket.send(JSON.stringify('[]'));
+		await vi.waitFor(() => expect(source.store.getSnapshot().dropped).toBe(1));
+		source.store.flush();
+		expect(items()).toEqual(ITEMS);
+		expect(errors).toHaveLength(1);
+		expect(errors[0]).toBeInstanceOf(DecodeError);
+		expect((errors[0] as DecodeError).message).toBe(
+			text.badShape(undefined, 'an array or an object')
+		);
+		expect(source.connection.getSnapshot().status).toBe('live');
+
+		peer.socket.send('[]');
+		await vi.waitFor(() => expect(items()).toEqual([]));
+		expect(errors).toHaveLength(1);
+	});
+
+	it('S11 a text frame that is not JSON reaches the store, which reports it as invalid JSON; the socket stays open', async () => {
+		const { source, errors, peer, items } = await liveList();
+		peer.socket.send('{"id": "c", ');
+		await vi.waitFor(() => expect(errors).toHaveLength(1));
+		expect((errors[0] as DecodeError).message).toBe(text.invalidJson(undefined));
+		expect(source.store.getSnapshot().dropped).toBe(1);
+		peer.socket.send(JSON.stringify({ id: 'c' }));
+		await vi.waitFor(() => expect(items()).toHaveLength(3));
+		expect(source.connection.getSnapshot().status).toBe('live');
+	});
+
+	it('S32 a frame over maxMessageSize is counted and reported by the store; the list and the socket stay', async () => {
+		const { source, errors, peer, items } = await liveList({ maxMessageSize: 100 });
+		peer.socket.send(JSON.stringify([{ id: 'x', title: 'y'.repeat(200) }]));
+		await vi.waitFor(() => expect(errors).toHaveLength(1));
+		expect(errors[0]).toBeInstanceOf(DecodeError);
+		expect((errors[0] as DecodeError).message).toMatch(/over the limit of 100/);
+		await vi.waitFor(() => expect(source.store.getSnapshot().dropped).toBe(1));
+		expect(items()).toEqual(ITEMS);
+		peer.socket.send(JSON.stringify({ id: 'c' }));
+		await vi.waitFor(() => expect(items()).toHaveLength(3));
+		expect(source.connection.getSnapshot().status).toBe('live');
+		expect(peer.socket.readyState).toBe(WebSocket.OPEN);
+	});
+
+	it('S30 a decode that throws drops the frame, counted by the store; the socket stays live', async () => {
+		const { source, errors, peer, items } = await liveList({
+			decode: (data) => {
+				if (data === 'boom') throw new Error('unreadable');
+				return JSON.parse(String(data)) as unknown;
+			}
+		});
+		peer.socket.send('boom');
+		await vi.waitFor(() => expect(errors).toHaveLength(1));
+		expect((errors[0] as DecodeError).message).toBe(text.undecodable(new Error('unreadable')));
+		peer.socket.send(JSON.stringify({ id: 'c' }));
+		await vi.waitFor(() => expect(items()).toHaveLength(3));
+		expect(source.connection.getSnapshot().status).toBe('live');
 	});
 });

@@ -1,7 +1,74 @@
 import * as messages from '../messages.js';
-import { TransportError } from '../errors.js';
+import { DecodeError, TransportError } from '../errors.js';
+import { reasonText } from '../protocol.js';
 import { resolveUrl } from './http.js';
 import type { Attempt, Transport, TransportConnection } from './types.js';
+
+/** How the server answered a change: accepted, with its reply, or refused, with its reason. */
+export type Reply = { ok: true; result?: unknown } | { ok: false; error?: unknown };
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+	typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** An error field that says something: not `undefined`, `null`, `false` or `''`. */
+const given = (value: unknown) =>
+	value !== undefined && value !== null && value !== false && value !== '';
+
+/**
+ * Reads a server's answer to a change, the one way both two-way adapters read it: `socketIo()`
+ * reads what the server passed to the ack callback, `websocket()` the fields of its
+ * `{ type: 'ack', ref, ... }` frame other than `type` and `ref` (a bare `{ type: 'ack', ref }` is an
+ * answer of nothing).
+ *
+ * Accepted:
+ * - nothing (`undefined`), `null`, `true`;
+ * - `{ ok: true, result? }`, with `result` as the reply (`{ ok: true, item }`: `{ item }`);
+ * - `{ result }` (no `ok`, no `error`), with `result`;
+ * - the row itself, `{ item }`, or any other value, which is the reply as it is.
+ *
+ * Refused:
+ * - `false`;
+ * - `{ ok: false, error? }`;
+ * - `{ error }` with an error that is not `undefined`, `null`, `false` or `''`;
+ * - `{}`: an empty object is what an `Error` becomes in JSON, so `ack(new Error('...'))` over
+ *   socket.io arrives as `{}`. It is a refusal, and its message tells the server's author to answer
+ *   `{ ok: false, error: message }` instead.
+ *
+ * A row that has an `ok` or `error` field of its own must be sent as `{ ok: true, result: row }`.
+ */
+export function readReply(reply: unknown): Reply {
+	if (reply === undefined || reply === null || reply === true) return { ok: true };
+	if (reply === false) return { ok: false };
+	if (!isRecord(reply)) return { ok: true, result: reply };
+	if (reply.ok === true) {
+		const result =
+			'result' in reply ? reply.result : 'item' in reply ? { item: reply.item } : undefined;
+		return { ok: true, result };
+	}
+	if (reply.ok === false) return { ok: false, error: reply.error };
+	if (given(reply.error)) return { ok: false, error: reply.error };
+	if ('result' in reply) return { ok: true, result: reply.result };
+	if (Object.keys(reply).length === 0) return { ok: false, error: reply };
+	return { ok: true, result: reply };
+}
+
+/**
+ * The error a refused change rejects with (code `nack`, not retryable). Its message gives the
+ * reason as text (`reasonText`), never `[object Object]`.
+ */
+export function refusalError(error: unknown, transport: string): TransportError {
+	// `{}` (an Error through JSON, or an empty answer) says nothing: say what to send instead.
+	const empty = isRecord(error) && reasonText(error) === '';
+	return new TransportError(empty ? messages.emptyAck() : messages.nack(error), {
+		code: 'nack',
+		retryable: false,
+		transport,
+		cause: error
+	});
+}
+
+/** The longest a timer can wait (a longer or infinite delay would fire at once). */
+export const MAX_DELAY = 2_147_483_647;
 
 /** An acknowledgement read from an incoming message. */
 export interface Ack {
@@ -20,8 +87,20 @@ export interface WebSocketOptions<Out = unknown> {
 	protocols?: string | string[];
 	/** Turns an outgoing message into a frame. @defaultValue `JSON.stringify` */
 	encode?: (data: Out) => string | ArrayBuffer | Blob | ArrayBufferView<ArrayBuffer>;
-	/** Turns a frame into a message. @defaultValue `JSON.parse` for text frames; binary frames as they are */
+	/**
+	 * Turns a frame into a message; the message goes to the store marked as decoded
+	 * (`meta.decoded`), so the store's decoder never parses it again. One that throws drops the
+	 * frame (reported as a `DecodeError`); the socket stays open.
+	 * @defaultValue `JSON.parse` for text frames; binary frames as they are. A text frame that is not
+	 * valid JSON goes to the store as the text it is, and the store reports it as malformed.
+	 */
 	decode?: (data: unknown) => unknown;
+	/**
+	 * The largest frame kept: characters for a text frame, bytes for a binary one. A larger frame is
+	 * dropped before it is decoded and reported as a `DecodeError`; the socket stays open.
+	 * @defaultValue `1048576` (1 MiB)
+	 */
+	maxMessageSize?: number;
 	/**
 	 * A handshake that does not complete in this many milliseconds fails the attempt (a proxy that
 	 * accepts the connection and never upgrades it looks exactly like that). In a `fallback` chain
@@ -49,7 +128,8 @@ export interface WebSocketOptions<Out = unknown> {
 	withRef?: (data: Out, ref: string) => Out;
 	/**
 	 * Reads an acknowledgement from an incoming message, or `undefined` for an ordinary message.
-	 * @defaultValue `{ type: 'ack', ref, ok, result?, error? }`
+	 * @defaultValue `{ type: 'ack', ref, ...answer }`, the answer read by {@link readReply}: `ok: true`,
+	 * `result`, or nothing accepts; `ok: false`, a non-empty `error`, or an empty answer refuses
 	 */
 	readAck?: (message: unknown) => Ack | undefined;
 	/**
@@ -63,36 +143,49 @@ export interface WebSocketOptions<Out = unknown> {
 const DEFAULT_TERMINAL = [1002, 1003, 1007, 1008, 1009, 1010, 4001, 4003, 4004];
 
 function defaultReadAck(message: unknown): Ack | undefined {
-	if (typeof message !== 'object' || message === null) return undefined;
-	const { type, ref, ok, result, error } = message as Record<string, unknown>;
+	if (!isRecord(message)) return undefined;
+	const { type, ref, ...answer } = message;
 	if (type !== 'ack' || typeof ref !== 'string') return undefined;
-	return { ref, ok: ok !== false, result, error };
+	// A bare `{ type: 'ack', ref }` answers nothing: accepted, as an ack callback called with nothing.
+	return { ref, ...readReply(Object.keys(answer).length === 0 ? undefined : answer) };
 }
 
 function ignoreError(): void {}
 
-function defaultDecode(data: unknown): unknown {
-	if (typeof data !== 'string') return data;
-	try {
-		return JSON.parse(data);
-	} catch {
-		// The store reports a malformed message; the socket stays open.
-		return data;
-	}
+/** A frame's size: characters of a text frame, bytes of a binary one. */
+function sizeOf(data: unknown): number {
+	if (typeof data === 'string') return data.length;
+	if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+	if (typeof Blob !== 'undefined' && data instanceof Blob) return data.size;
+	return 0;
 }
 
 /**
  * A WebSocket on the platform's `WebSocket`. Two-way: `send` with an optional acknowledgement
- * (a `ref` the server echoes in `{ type: 'ack', ref, ok }`).
+ * (a `ref` the server echoes in `{ type: 'ack', ref, ok }`, read by {@link readReply}).
+ *
+ * Nothing a frame or a callback option does escapes the socket's event handlers: a frame over
+ * `maxMessageSize`, or one that `decode`, `readAck` or `heartbeat.isPong` throws on, is dropped and
+ * reported; `send` rejects when `encode` or `withRef` throws.
  */
 export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transport<unknown, Out> {
 	const encode = options.encode ?? ((data: Out) => JSON.stringify(data));
-	const decode = options.decode ?? defaultDecode;
 	const readAck = options.readAck ?? defaultReadAck;
 	const withRef =
 		options.withRef ?? ((data: Out, ref: string) => ({ ...(data as object), ref }) as Out);
 	const connectTimeout = options.connectTimeout ?? 2500;
+	if (!(connectTimeout > 0 && connectTimeout <= MAX_DELAY))
+		throw new TypeError(
+			messages.badOption('connectTimeout', 'a number of milliseconds > 0', options.connectTimeout)
+		);
 	const ackTimeout = options.ackTimeout ?? 10_000;
+	if (!(ackTimeout > 0))
+		throw new TypeError(messages.badOption('ackTimeout', 'a number > 0', options.ackTimeout));
+	const maxMessageSize = options.maxMessageSize ?? 1_048_576;
+	if (!(maxMessageSize > 0))
+		throw new TypeError(
+			messages.badOption('maxMessageSize', 'a number > 0', options.maxMessageSize)
+		);
 	const terminal = new Set(options.terminalCloseCodes ?? DEFAULT_TERMINAL);
 	let refs = 0;
 
@@ -157,11 +250,23 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 				sink.failed(error);
 			}, connectTimeout);
 
+			/** Ends the attempt for a reason found here, not by the socket. */
+			const failWith = (error: TransportError) => {
+				if (closed) return;
+				release();
+				sink.failed(error);
+			};
+
 			const beat = () => {
 				if (!options.heartbeat || closed) return;
 				heartbeatTimer = env.setTimeout(() => {
 					if (closed || socket.readyState !== WebSocketCtor.OPEN) return;
-					socket.send(encode((options.heartbeat!.message ?? { type: 'ping' }) as Out));
+					try {
+						socket.send(encode((options.heartbeat!.message ?? { type: 'ping' }) as Out));
+					} catch (cause) {
+						// The ping cannot be encoded (or sent): it never will be.
+						return failWith(sendError(cause));
+					}
 					beat();
 				}, options.heartbeat.interval);
 			};
@@ -176,10 +281,46 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 				if (options.heartbeat?.isPong) sink.hint({ heartbeatMs: options.heartbeat.interval });
 				beat();
 			};
+			/** A frame that never reaches the store; it still proves the socket alive. */
+			const drop = (error: DecodeError) => {
+				sink.heartbeat();
+				sink.dropped(error);
+			};
 			const onMessage = (event: MessageEvent) => {
 				if (closed) return;
-				const message = decode(event.data);
-				const ack = readAck(message);
+				const data: unknown = event.data;
+				const size = sizeOf(data);
+				if (size > maxMessageSize) {
+					const text = typeof data === 'string';
+					return drop(
+						new DecodeError(
+							messages.messageTooLarge(size, maxMessageSize, text ? 'characters' : 'bytes'),
+							// A preview, not the frame: the limit is there to let go of it.
+							text ? data.slice(0, 100) : undefined
+						)
+					);
+				}
+				let message: unknown = data;
+				// Decoded here, so the store's decoder takes it as it is and never parses it again.
+				let decoded = true;
+				let ack: Ack | undefined;
+				let pong = false;
+				try {
+					if (options.decode) message = options.decode(data);
+					else if (typeof data === 'string') {
+						try {
+							message = JSON.parse(data);
+						} catch {
+							// Not JSON: on to the store as the text it is, which reports it as malformed
+							// (or a decoder of the app's reads it).
+							decoded = false;
+						}
+					}
+					ack = readAck(message);
+					if (!ack) pong = options.heartbeat?.isPong?.(message) === true;
+				} catch (cause) {
+					return drop(new DecodeError(messages.undecodable(cause), data, undefined, cause));
+				}
 				if (ack) {
 					const entry = pending.get(ack.ref);
 					sink.heartbeat();
@@ -187,19 +328,11 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 					pending.delete(ack.ref);
 					env.clearTimeout(entry.timer);
 					if (ack.ok) entry.resolve(ack.result);
-					else
-						entry.reject(
-							new TransportError(messages.nack(ack.error), {
-								code: 'nack',
-								retryable: false,
-								transport: 'websocket',
-								cause: ack.error
-							})
-						);
+					else entry.reject(refusalError(ack.error, 'websocket'));
 					return;
 				}
-				if (options.heartbeat?.isPong?.(message)) return sink.heartbeat();
-				sink.message(message);
+				if (pong) return sink.heartbeat();
+				sink.message(message, decoded ? { decoded: true } : undefined);
 			};
 			const onClose = (event: CloseEvent) => {
 				if (closed) return;
@@ -257,27 +390,56 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 						);
 					}
 					if (!sendOptions.ack) {
-						socket.send(encode(data));
+						try {
+							socket.send(encode(data));
+						} catch (cause) {
+							return Promise.reject(sendError(cause));
+						}
 						return Promise.resolve(undefined);
 					}
 					const ref = `r${++refs}`;
 					const timeout = sendOptions.timeoutMs ?? ackTimeout;
+					let frame: ReturnType<typeof encode>;
+					try {
+						frame = encode(withRef(data, ref));
+					} catch (cause) {
+						return Promise.reject(sendError(cause));
+					}
 					return new Promise((resolve, reject) => {
-						const timer = env.setTimeout(() => {
-							pending.delete(ref);
-							reject(
-								new TransportError(messages.ackTimeout(timeout), {
-									code: 'timeout',
-									retryable: true,
-									transport: 'websocket'
-								})
-							);
-						}, timeout);
+						const timer = env.setTimeout(
+							() => {
+								pending.delete(ref);
+								reject(
+									new TransportError(messages.ackTimeout(timeout), {
+										code: 'timeout',
+										retryable: true,
+										transport: 'websocket'
+									})
+								);
+							},
+							Math.min(timeout, MAX_DELAY)
+						);
 						pending.set(ref, { resolve, reject, timer });
-						socket.send(encode(withRef(data, ref)));
+						try {
+							socket.send(frame);
+						} catch (cause) {
+							pending.delete(ref);
+							env.clearTimeout(timer);
+							reject(sendError(cause));
+						}
 					});
 				}
 			};
 		}
 	};
+}
+
+/** `encode`, `withRef` or the socket's own `send` threw: the message cannot go out as it is. */
+function sendError(cause: unknown): TransportError {
+	return new TransportError(messages.unsendable(cause), {
+		code: 'protocol',
+		retryable: false,
+		transport: 'websocket',
+		cause
+	});
 }
