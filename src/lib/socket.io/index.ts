@@ -2,27 +2,32 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket
 import * as messages from '../core/messages.js';
 import { TransportError, type TransportErrorCode } from '../core/errors.js';
 import type { MessageMeta, Transport, TransportConnection } from '../core/transports/types.js';
+import { MAX_DELAY, readReply, refusalError } from '../core/transports/websocket.js';
 
-/** The socket.io event names the adapter listens to and emits. */
+/**
+ * The socket.io event names the adapter listens to and emits. The defaults (`task:sync`,
+ * `task:snapshot`, `task:remove`, `task:update`) are the names of this kit's task demo and its mock
+ * server, nothing more: an app should pass the names its own server uses.
+ */
 export interface SocketIoEvents {
 	/**
 	 * Incoming: one item or an array of items to insert or replace (an upsert).
-	 * @defaultValue `'task:sync'`
+	 * @defaultValue `'task:sync'` (the task demo's name: pass your own)
 	 */
 	sync?: string;
 	/**
 	 * Incoming: the whole list.
-	 * @defaultValue `'task:snapshot'`
+	 * @defaultValue `'task:snapshot'` (the task demo's name: pass your own)
 	 */
 	snapshot?: string;
 	/**
 	 * Incoming: an id, an array of ids, or `{ ids }` to remove.
-	 * @defaultValue `'task:remove'`
+	 * @defaultValue `'task:remove'` (the task demo's name: pass your own)
 	 */
 	remove?: string;
 	/**
 	 * Outgoing: what `send` emits (a toggle or any other change).
-	 * @defaultValue `'task:update'`
+	 * @defaultValue `'task:update'` (the task demo's name: pass your own)
 	 */
 	update?: string;
 }
@@ -42,7 +47,10 @@ export interface SocketIoOptions {
 	url?: string;
 	/** socket.io-client options for sockets created from `url` (`transports`, `auth`, `path`...). */
 	options?: Partial<ManagerOptions & SocketOptions>;
-	/** Event names; each one left out keeps its default. */
+	/**
+	 * Event names; each one left out keeps its default. The defaults are the kit's task demo's
+	 * (`task:sync`, `task:snapshot`, `task:remove`, `task:update`): pass your server's own names.
+	 */
 	events?: SocketIoEvents;
 	/**
 	 * How long `send(data, { ack: true })` waits for the server's acknowledgement (milliseconds).
@@ -75,9 +83,6 @@ const RESERVED = new Set([
 
 const KIND = 'socket.io';
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-	typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function transportError(
 	message: string,
 	code: TransportErrorCode,
@@ -89,15 +94,15 @@ function transportError(
 
 const notOpen = () => transportError(messages.notOpen(), 'closed', true);
 
-/** The server's reason for a negative acknowledgement, as text. */
-function refusal(error: unknown): unknown {
-	return isRecord(error) && typeof error.message === 'string' ? error.message : error;
-}
-
 /**
  * socket.io (socket.io-client 4). Two-way: `send` emits the `update` event, with an optional
- * acknowledgement (`{ ok: true, result }` resolves with `result`, `{ ok: false, error }` rejects).
- * Incoming `sync`, `snapshot` and `remove` events become upserts, snapshots and removals.
+ * acknowledgement, read as `websocket()` reads one (`readReply`): `undefined`, `null`, `true`,
+ * `{ ok: true, result? }`, `{ item }` or the row itself accept (resolving with `result`, `{ item }`
+ * or the row); `false`, `{ ok: false, error? }`, `{ error }` and `{}` refuse. `{}` is what
+ * `ack(new Error('...'))` becomes on its way through socket.io's JSON: a server should answer
+ * `{ ok: false, error: message }`. Incoming `sync`, `snapshot` and `remove` events become upserts,
+ * snapshots and removals; socket.io has parsed their data already, and the store never parses
+ * it again (`meta.decoded`).
  */
 export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> {
 	const shared = options?.socket;
@@ -181,13 +186,12 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 				env.clearTimeout(connectTimer);
 				sink.opened({ bidirectional: true, resumed: socket.recovered === true });
 			};
-			const onConnectError = (cause: Error) => {
+			const onConnectError = (cause: unknown) => {
 				// Refused by the server's middleware: socket.io destroys the socket (`active` false) and
 				// would not retry either; the same credentials would be refused again.
 				if (!socket.active) {
-					fail(
-						transportError(messages.connectRefused(target, cause.message), 'network', false, cause)
-					);
+					const reason = cause instanceof Error ? cause.message : String(cause);
+					fail(transportError(messages.connectRefused(target, reason), 'network', false, cause));
 				} else {
 					fail(transportError(messages.network(target), 'network', true, cause));
 				}
@@ -208,7 +212,7 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 					if (closed) return;
 					// socket.io replays events that arrived during the handshake before `connect`.
 					if (!opened && socket.connected) onConnect();
-					sink.message(data, { event });
+					sink.message(data, { event, decoded: true });
 				};
 				return [name, handler] as const;
 			});
@@ -262,13 +266,17 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 						return Promise.reject(notOpen());
 					}
 					if (!sendOptions.ack) {
-						socket.emit(events.update, data);
+						try {
+							socket.emit(events.update, data);
+						} catch (cause) {
+							return Promise.reject(unsendable(cause));
+						}
 						return Promise.resolve(undefined);
 					}
 					const timeout = sendOptions.timeoutMs ?? ackTimeout;
 					return new Promise((resolve, reject) => {
 						pending.add(reject);
-						socket.timeout(timeout).emit(events.update, data, (err: unknown, reply: unknown) => {
+						const onAck = (err: unknown, answer: unknown) => {
 							// Settled already: rejected by close() or a lost connection.
 							if (!pending.delete(reject)) return;
 							if (err) {
@@ -280,16 +288,24 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 										: transportError(messages.closed(), 'closed', true, err)
 								);
 							}
-							if (isRecord(reply) && reply.ok === false) {
-								return reject(
-									transportError(messages.nack(refusal(reply.error)), 'nack', false, reply.error)
-								);
-							}
-							resolve(isRecord(reply) && reply.ok === true ? reply.result : reply);
-						});
+							const reply = readReply(answer);
+							if (reply.ok) resolve(reply.result);
+							else reject(refusalError(reply.error, KIND));
+						};
+						try {
+							socket.timeout(Math.min(timeout, MAX_DELAY)).emit(events.update, data, onAck);
+						} catch (cause) {
+							// Data socket.io cannot encode (a cycle).
+							pending.delete(reject);
+							reject(unsendable(cause));
+						}
 					});
 				}
 			};
 		}
 	};
+}
+
+function unsendable(cause: unknown): TransportError {
+	return transportError(messages.unsendable(cause), 'protocol', false, cause);
 }

@@ -14,7 +14,7 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFakeEnv } from '../../../tests/helpers/fake-env.js';
 import type { Env } from '../core/env/env.js';
-import { TransportError, messages } from '../core/errors.js';
+import { DecodeError, TransportError, messages } from '../core/errors.js';
 import { createLiveSource, type LiveSourceHandle } from '../core/live-source.js';
 import type {
 	MessageMeta,
@@ -74,6 +74,7 @@ type Call =
 	| { type: 'message'; data: unknown; meta: MessageMeta | undefined }
 	| { type: 'heartbeat' }
 	| { type: 'hint' }
+	| { type: 'dropped'; error: DecodeError }
 	| { type: 'failed'; error: TransportError }
 	| { type: 'ended' };
 
@@ -94,6 +95,7 @@ function openAttempt(options: SocketIoOptions, env: Env = createFakeEnv()): Open
 		message: (data, meta) => calls.push({ type: 'message', data, meta }),
 		heartbeat: () => calls.push({ type: 'heartbeat' }),
 		hint: () => calls.push({ type: 'hint' }),
+		dropped: (error) => calls.push({ type: 'dropped', error }),
 		failed: (error) => calls.push({ type: 'failed', error }),
 		ended: () => calls.push({ type: 'ended' })
 	};
@@ -195,6 +197,9 @@ describe('socket.io adapter against a real server', () => {
 			{ data: [{ id: 't3' }], event: 'upsert' },
 			{ data: 't1', event: 'remove' }
 		]);
+		// socket.io parsed the data: the store must take it as it is, never parse it again.
+		for (const call of attempt.calls)
+			if (call.type === 'message') expect(call.meta?.decoded).toBe(true);
 		// An event the adapter does not map proves liveness only.
 		await vi.waitFor(() => expect(callTypes(attempt.calls)).toContain('heartbeat'), WAIT);
 		expect(callTypes(attempt.calls)[0]).toBe('opened');
@@ -348,6 +353,120 @@ describe('socket.io adapter against a real server', () => {
 			expect(error).toMatchObject({ code: 'closed', message: messages.closed() });
 			expect((await attempt.waitFailed()).retryable).toBe(true);
 		});
+	});
+
+	describe('S18 every answer read one way (readReply)', () => {
+		const ROW = { id: 't1', title: 'One', done: true, version: 2 };
+		/** What the server passes to the ack callback, built on the server's side. */
+		const answers: Record<string, () => unknown[]> = {
+			'ack()': () => [],
+			'ack(null)': () => [null],
+			'ack(true)': () => [true],
+			'ack({ ok: true })': () => [{ ok: true }],
+			'ack({ ok: true, result: row })': () => [{ ok: true, result: ROW }],
+			'ack({ ok: true, item: row })': () => [{ ok: true, item: ROW }],
+			'ack(row)': () => [ROW],
+			'ack({ item: row })': () => [{ item: ROW }],
+			'ack(false)': () => [false],
+			'ack({ ok: false })': () => [{ ok: false }],
+			"ack({ ok: false, error: 'forbidden' })": () => [{ ok: false, error: 'forbidden' }],
+			"ack({ ok: false, error: { message: 'read-only' } })": () => [
+				{ ok: false, error: { message: 'read-only' } }
+			],
+			'ack({ ok: false, error: { code: 409 } })': () => [{ ok: false, error: { code: 409 } }],
+			"ack({ error: 'forbidden' })": () => [{ error: 'forbidden' }],
+			"ack(new Error('read-only'))": () => [new Error('read-only')],
+			'ack({})': () => [{}]
+		};
+		const answering = () =>
+			startServer((_io, socket) => {
+				socket.on('task:update', (data: { answer: string }, ack: (...args: unknown[]) => void) =>
+					ack(...answers[data.answer]!())
+				);
+			});
+
+		it.each([
+			{ answer: 'ack()', result: undefined },
+			{ answer: 'ack(null)', result: undefined },
+			{ answer: 'ack(true)', result: undefined },
+			{ answer: 'ack({ ok: true })', result: undefined },
+			{ answer: 'ack({ ok: true, result: row })', result: ROW },
+			{ answer: 'ack({ ok: true, item: row })', result: { item: ROW } },
+			{ answer: 'ack(row)', result: ROW },
+			{ answer: 'ack({ item: row })', result: { item: ROW } }
+		])('accepted: $answer', async ({ answer, result }) => {
+			const server = await answering();
+			const attempt = openAttempt({ url: server.url });
+			await attempt.waitOpened();
+			await expect(attempt.connection.send!({ answer }, { ack: true })).resolves.toEqual(result);
+		});
+
+		it.each([
+			{ answer: 'ack(false)', message: messages.nack(undefined) },
+			{ answer: 'ack({ ok: false })', message: messages.nack(undefined) },
+			{ answer: "ack({ ok: false, error: 'forbidden' })", message: messages.nack('forbidden') },
+			{
+				answer: "ack({ ok: false, error: { message: 'read-only' } })",
+				message: 'The server refused the message: read-only'
+			},
+			{
+				answer: 'ack({ ok: false, error: { code: 409 } })',
+				message: 'The server refused the message: {"code":409}'
+			},
+			{ answer: "ack({ error: 'forbidden' })", message: messages.nack('forbidden') },
+			// An Error does not survive socket.io's JSON: it arrives as {}.
+			{ answer: "ack(new Error('read-only'))", message: messages.emptyAck() },
+			{ answer: 'ack({})', message: messages.emptyAck() }
+		])('refused: $answer', async ({ answer, message }) => {
+			const server = await answering();
+			const attempt = openAttempt({ url: server.url });
+			await attempt.waitOpened();
+			const error = await attempt.connection.send!({ answer }, { ack: true }).catch(
+				(e: unknown) => e
+			);
+			expect(error).toBeInstanceOf(TransportError);
+			expect(error).toMatchObject({
+				code: 'nack',
+				retryable: false,
+				transport: 'socket.io',
+				message
+			});
+			expect((error as Error).message).not.toContain('[object Object]');
+			// The connection is unaffected.
+			expect(callTypes(attempt.calls)).toEqual(['opened']);
+		});
+	});
+
+	it('S30 data socket.io cannot encode (a cycle) rejects the send with a TransportError, nothing thrown', async () => {
+		const server = await startServer();
+		const attempt = openAttempt({ url: server.url });
+		await attempt.waitOpened();
+		const cyclic: Record<string, unknown> = { id: 't1' };
+		cyclic.self = cyclic;
+		for (const options of [{}, { ack: true }]) {
+			let result: Promise<unknown> | undefined;
+			expect(() => (result = attempt.connection.send!(cyclic, options))).not.toThrow();
+			await expect(result).rejects.toMatchObject({
+				code: 'protocol',
+				retryable: false,
+				transport: 'socket.io'
+			});
+		}
+		expect(callTypes(attempt.calls)).toEqual(['opened']);
+		await expect(attempt.connection.send!({ id: 't1' })).resolves.toBeUndefined();
+	});
+
+	it('a huge ackTimeout waits instead of firing at once', async () => {
+		const server = await startServer((_io, socket) => {
+			socket.on('task:update', (_data: unknown, ack: (reply: unknown) => void) =>
+				setTimeout(() => ack({ ok: true, result: 'late but fine' }), 50)
+			);
+		});
+		const attempt = openAttempt({ url: server.url, ackTimeout: Number.MAX_SAFE_INTEGER });
+		await attempt.waitOpened();
+		await expect(attempt.connection.send!({ id: 't1' }, { ack: true })).resolves.toBe(
+			'late but fine'
+		);
 	});
 
 	it('two clients: a toggle sent by one is broadcast by the server to the other', async () => {
@@ -547,6 +666,7 @@ describe('socket.io adapter against a real server', () => {
 				message: () => calls.push('message'),
 				heartbeat: () => calls.push('heartbeat'),
 				hint: () => calls.push('hint'),
+				dropped: () => calls.push('dropped'),
 				failed: () => calls.push('failed'),
 				ended: () => calls.push('ended')
 			},
@@ -659,7 +779,7 @@ describe('through the engine (createLiveSource)', () => {
 	}
 
 	/** A task list that takes changes as `{ type: 'mutation', mutationId, key, item }`. */
-	async function startTaskServer(options: { refuse?: boolean } = {}) {
+	async function startTaskServer(options: { refuse?: boolean | 'error' } = {}) {
 		const tasks = new Map<string, Task>([
 			['t1', { id: 't1', title: 'One', done: false, version: 1 }],
 			['t2', { id: 't2', title: 'Two', done: true, version: 1 }]
@@ -669,6 +789,8 @@ describe('through the engine (createLiveSource)', () => {
 			socket.on(
 				'task:update',
 				(message: { key: string; item: Task }, ack: (reply: unknown) => void) => {
+					// A server that refuses by acknowledging an Error, as a Node callback would.
+					if (options.refuse === 'error') return ack(new Error('read-only'));
 					if (options.refuse) return ack({ ok: false, error: 'read-only' });
 					const current = tasks.get(message.key)!;
 					const item = { ...current, done: message.item.done, version: current.version + 1 };
@@ -681,10 +803,14 @@ describe('through the engine (createLiveSource)', () => {
 		return { ...server, tasks };
 	}
 
-	function liveSource(url: string): LiveSourceHandle<Task> {
+	function liveSource(
+		url: string,
+		options: { onError?: (error: unknown) => void } = {}
+	): LiveSourceHandle<Task> {
 		const source = createLiveSource<Task>({
 			transport: socketIo({ url, options: { transports: ['websocket'] } }),
-			version: (task) => task.version
+			version: (task) => task.version,
+			...options
 		});
 		cleanups.push(() => source.stop());
 		source.start();
@@ -745,5 +871,42 @@ describe('through the engine (createLiveSource)', () => {
 			WAIT
 		);
 		expect(server.tasks.get('t1')!.done).toBe(false);
+	});
+
+	it('S18 a toggle refused with ack(new Error()) (arriving as {}) rolls back, failed, and says what to send', async () => {
+		const server = await startTaskServer({ refuse: 'error' });
+		const a = liveSource(server.url);
+		await vi.waitFor(() => expect(a.store.getSnapshot().items).toHaveLength(2), WAIT);
+
+		const error = await a.store.toggle('t1').catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(Error);
+		expect((error as Error).message).toContain('{ ok: false, error: message }');
+		await vi.waitFor(
+			() =>
+				expect(a.store.getSnapshot().rows.find((r) => r.key === 't1')).toMatchObject({
+					status: 'failed',
+					item: { done: false }
+				}),
+			WAIT
+		);
+		expect(server.tasks.get('t1')!.done).toBe(false);
+	});
+
+	it('S11 a string payload socket.io already parsed is not parsed again: "[]" under the snapshot event is dropped, not an empty list', async () => {
+		const server = await startTaskServer();
+		const errors: unknown[] = [];
+		const a = liveSource(server.url, { onError: (error) => errors.push(error) });
+		await vi.waitFor(() => expect(a.store.getSnapshot().items).toHaveLength(2), WAIT);
+
+		server.io.emit('task:snapshot', '[]');
+		await vi.waitFor(() => expect(a.store.getSnapshot().dropped).toBe(1), WAIT);
+		a.store.flush();
+		expect(a.store.getSnapshot().items).toHaveLength(2);
+		expect(errors).toHaveLength(1);
+		expect(errors[0]).toBeInstanceOf(DecodeError);
+
+		server.io.emit('task:snapshot', []);
+		await vi.waitFor(() => expect(a.store.getSnapshot().items).toEqual([]), WAIT);
+		expect(a.connection.getSnapshot().status).toBe('live');
 	});
 });
