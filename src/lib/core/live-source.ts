@@ -116,25 +116,30 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 	function bounded(commit: Commit<T>, change: PendingChange<T>): Promise<T | void | undefined> {
 		const ms = options.commitTimeout ?? 10_000;
 		const controller = new AbortController();
-		const abort = () => controller.abort(change.signal.reason);
-		change.signal.addEventListener('abort', abort, { once: true });
 		return new Promise<T | void | undefined>((resolve, reject) => {
+			const end = (error?: unknown) => {
+				if (timer !== undefined) env.clearTimeout(timer);
+				change.signal.removeEventListener('abort', onAbort);
+				if (error !== undefined && !controller.signal.aborted) controller.abort(error);
+			};
+			const onAbort = () => {
+				end(change.signal.reason);
+				reject(change.signal.reason);
+			};
 			const timer = Number.isFinite(ms)
 				? env.setTimeout(() => {
 						const error = new Error(messages.commitTimeout(ms));
-						controller.abort(error);
+						end(error);
 						reject(error);
 					}, ms)
 				: undefined;
-			const done = () => {
-				if (timer !== undefined) env.clearTimeout(timer);
-				change.signal.removeEventListener('abort', abort);
-			};
+			if (change.signal.aborted) return onAbort();
+			change.signal.addEventListener('abort', onAbort, { once: true });
 			Promise.resolve()
 				.then(() => commit({ ...change, signal: controller.signal }))
 				.then(
-					(value) => (done(), resolve(value)),
-					(error: unknown) => (done(), reject(error))
+					(value) => (end(), resolve(value)),
+					(error: unknown) => (end(), reject(error))
 				);
 		});
 	}

@@ -1,0 +1,477 @@
+// Model-based test of createLiveSource: random sequences of transport events, platform changes,
+// lifecycle calls, server changes and user toggles over a two-member fallback chain, checked after
+// every step against what must always hold, and at the end against a model of the server.
+// `FUZZ_RUNS=20000 npm run test:fuzz` runs it longer; a failure prints its seed and shrunk steps.
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createFakeEnv, type FakeEnv } from '../../../tests/helpers/fake-env.js';
+import { TransportError } from './errors.js';
+import { createLiveSource, type LiveSourceHandle } from './live-source.js';
+import type { PendingChange } from './store/store.js';
+import { fallback } from './transports/fallback.js';
+import type { Attempt, Transport, TransportSink } from './transports/types.js';
+
+interface Task {
+	id: string;
+	version: number;
+	done: boolean;
+}
+
+type Behaviour = 'ack-row' | 'ack-true' | 'echo' | 'refuse' | 'hang' | 'applied-silent';
+
+interface Rec {
+	member: string;
+	sink: TransportSink<unknown>;
+	attempt: Attempt;
+	opened: boolean;
+	dead: boolean;
+	closed: boolean;
+	pendingAcks: Set<(error: Error) => void>;
+}
+
+const KEYS = ['a', 'b', 'c'];
+const ACK_TIMEOUT = 10_000;
+const QUEUE_TIMEOUT = 30_000;
+/** Every change ends within this: waiting for a connection, then the acknowledgement. */
+const BOUND = QUEUE_TIMEOUT + ACK_TIMEOUT + 1000;
+
+class World {
+	env: FakeEnv;
+	server = new Map<string, Task>();
+	eventId = 0;
+	recs: Rec[] = [];
+	behaviours: Behaviour[] = [];
+	toggles: Array<{ key: string; intended: boolean; at: number; settled: boolean }> = [];
+	/** The change each row's failure is about: the last one that was rejected. */
+	rejected = new Map<string, boolean>();
+	live: LiveSourceHandle<Task>;
+	running = true;
+	unhandled: unknown[] = [];
+
+	constructor(env: FakeEnv, chain: boolean) {
+		this.env = env;
+		for (const id of KEYS) this.server.set(id, { id, version: 1, done: false });
+		const member = (kind: string, bidirectional: boolean): Transport<unknown, unknown> => ({
+			kind,
+			bidirectional,
+			open: (sink, attempt) => {
+				const rec: Rec = {
+					member: kind,
+					sink,
+					attempt,
+					opened: false,
+					dead: false,
+					closed: false,
+					pendingAcks: new Set()
+				};
+				this.recs.push(rec);
+				return {
+					close: () => {
+						rec.closed = true;
+						for (const reject of rec.pendingAcks) reject(new Error('socket closed'));
+						rec.pendingAcks.clear();
+					},
+					send: bidirectional
+						? (data) => {
+								if (rec.closed || rec.dead) return Promise.reject(new Error('not open'));
+								const { mutationId, key, item } = data as {
+									mutationId: string;
+									key: string;
+									item: Task;
+								};
+								return this.answer(key, item, mutationId, rec);
+							}
+						: undefined
+				};
+			}
+		});
+		this.live = createLiveSource<Task>({
+			transport: chain
+				? fallback([member('websocket', true), member('polling', false)], { probeInterval: 5000 })
+				: member('websocket', true),
+			env,
+			initial: KEYS.map((id) => ({ id, version: 1, done: false })),
+			key: (task) => task.id,
+			version: (task) => task.version,
+			commit: (change: PendingChange<Task>) =>
+				this.answer(change.key, change.item, change.mutationId),
+			queueTimeout: QUEUE_TIMEOUT,
+			resync: async () => [...this.server.values()].map((task) => ({ ...task })),
+			retry: { baseDelay: 500, maxDelay: 4000, minDelay: 50, minUptime: 2000 },
+			staleAfter: 3000
+		});
+		this.live.start();
+	}
+
+	/** Attempts that may still call the engine. */
+	get usable() {
+		return this.recs.filter((rec) => !rec.closed && !rec.dead);
+	}
+
+	/** The server applies a change and tells every connected client. */
+	applyOnServer(key: string, done: boolean, mutationId?: string) {
+		const current = this.server.get(key)!;
+		const next = { id: key, version: current.version + 1, done };
+		this.server.set(key, next);
+		for (const rec of this.usable.filter((r) => r.opened)) {
+			rec.sink.message(
+				{ type: 'upsert', items: [{ ...next }], ...(mutationId ? { mutationId } : {}) },
+				{ id: String(++this.eventId) }
+			);
+		}
+		return next;
+	}
+
+	answer(key: string, item: Task, mutationId: string, rec?: Rec): Promise<unknown> {
+		const behaviour = this.behaviours.shift() ?? 'ack-row';
+		const withAckTimeout = (promise: Promise<unknown>) => {
+			if (!rec) return promise;
+			return new Promise((resolve, reject) => {
+				const timer = this.env.setTimeout(() => {
+					rec.pendingAcks.delete(fail);
+					reject(new TransportError('no ack', { code: 'timeout', retryable: true }));
+				}, ACK_TIMEOUT);
+				const fail = (error: Error) => {
+					this.env.clearTimeout(timer);
+					reject(error);
+				};
+				rec.pendingAcks.add(fail);
+				promise.then(
+					(value) => {
+						this.env.clearTimeout(timer);
+						rec.pendingAcks.delete(fail);
+						resolve(value);
+					},
+					(error: unknown) => {
+						this.env.clearTimeout(timer);
+						rec.pendingAcks.delete(fail);
+						reject(error);
+					}
+				);
+			});
+		};
+		switch (behaviour) {
+			case 'ack-row':
+				return withAckTimeout(Promise.resolve({ ...this.applyOnServer(key, item.done) }));
+			case 'ack-true':
+				this.applyOnServer(key, item.done);
+				return withAckTimeout(Promise.resolve(true));
+			case 'echo':
+				this.applyOnServer(key, item.done, mutationId);
+				return withAckTimeout(Promise.resolve(true));
+			case 'refuse':
+				return withAckTimeout(Promise.reject(new Error('refused')));
+			case 'hang':
+				return withAckTimeout(new Promise(() => {}));
+			case 'applied-silent':
+				this.applyOnServer(key, item.done);
+				return withAckTimeout(new Promise(() => {}));
+		}
+	}
+
+	async settle() {
+		for (let i = 0; i < 5; i++) await Promise.resolve();
+		this.env.runFrames();
+		for (let i = 0; i < 5; i++) await Promise.resolve();
+		this.env.runFrames();
+	}
+
+	check() {
+		const state = this.live.connection.getSnapshot();
+		const openedAlive = this.usable.filter((rec) => rec.opened);
+		// live only while a member that opened has not failed, ended or been dropped
+		if (state.status === 'live' || state.status === 'stale') {
+			expect(openedAlive.length, `${state.status} with no open member`).toBeGreaterThan(0);
+		}
+		// the engine always has a next step
+		if (state.status === 'reconnecting') {
+			expect(this.usable.length > 0 || state.retryAt !== undefined, 'reconnecting, stuck').toBe(
+				true
+			);
+		}
+		if (state.status === 'connecting') {
+			expect(this.usable.length, 'connecting with no attempt').toBeGreaterThan(0);
+		}
+		if (state.status === 'failed') expect(state.error).toBeDefined();
+		const snapshot = this.live.store.getSnapshot();
+		// no message from a superseded attempt reaches the store
+		expect(snapshot.items.some((task) => task.id === 'ghost')).toBe(false);
+		// a row's status never contradicts its data
+		for (const row of snapshot.rows) {
+			if (row.status !== 'failed') continue;
+			expect(this.rejected.has(row.key), 'failed with no failed change').toBe(true);
+			expect(row.item.done, 'failed, yet it shows what was asked for').not.toBe(
+				this.rejected.get(row.key)
+			);
+		}
+		// every change ends within its bound
+		const now = this.env.now();
+		for (const toggle of this.toggles) {
+			if (!toggle.settled) expect(now - toggle.at, 'a change never ended').toBeLessThan(BOUND);
+		}
+	}
+}
+
+type Cmd = fc.AsyncCommand<object, World>;
+
+const cmd = (
+	name: string,
+	run: (world: World) => void | Promise<void>,
+	check: (world: World) => boolean = () => true
+): Cmd => ({
+	check: (_model) => true,
+	async run(_model, world) {
+		if (!check(world)) return;
+		await run(world);
+		await world.settle();
+		world.check();
+	},
+	toString: () => name
+});
+
+const pick = <T>(list: T[], index: number): T | undefined =>
+	list.length === 0 ? undefined : list[index % list.length];
+
+const baseCommands = [
+	fc.nat(9).map((i) =>
+		cmd(`open(${i})`, (w) => {
+			const rec = pick(
+				w.usable.filter((r) => !r.opened),
+				i
+			);
+			if (!rec) return;
+			rec.opened = true;
+			rec.sink.opened({ bidirectional: rec.member === 'websocket' });
+			// Like the kit's servers: the whole list first.
+			if (!rec.closed && !rec.dead)
+				rec.sink.message(
+					{ type: 'snapshot', items: [...w.server.values()].map((t) => ({ ...t })) },
+					{ id: String(++w.eventId) }
+				);
+		})
+	),
+	fc
+		.tuple(fc.constantFrom(...KEYS), fc.boolean())
+		.map(([key, done]) =>
+			cmd(`serverChange(${key}, ${done})`, (w) => void w.applyOnServer(key, done))
+		),
+	fc.nat(9).map((i) =>
+		cmd(`heartbeat(${i})`, (w) =>
+			pick(
+				w.usable.filter((r) => r.opened),
+				i
+			)?.sink.heartbeat()
+		)
+	),
+	fc
+		.tuple(fc.nat(9), fc.boolean(), fc.option(fc.integer({ min: 0, max: 5000 })))
+		.map(([i, retryable, retryAfterMs]) =>
+			cmd(`fail(${i}, retryable=${retryable}, retryAfter=${retryAfterMs})`, (w) => {
+				const rec = pick(w.usable, i);
+				if (!rec) return;
+				rec.dead = true;
+				rec.sink.failed(
+					new TransportError('down', {
+						code: 'network',
+						retryable,
+						retryAfterMs: retryAfterMs ?? undefined
+					})
+				);
+			})
+		),
+	fc.tuple(fc.nat(9), fc.boolean()).map(([i, final]) =>
+		cmd(`end(${i}, final=${final})`, (w) => {
+			const rec = pick(
+				w.usable.filter((r) => r.opened),
+				i
+			);
+			if (!rec) return;
+			rec.dead = true;
+			rec.sink.ended({ final });
+		})
+	),
+	fc.nat(9).map((i) =>
+		cmd(`ghost(${i})`, (w) => {
+			const rec = pick(
+				w.recs.filter((r) => r.closed || r.dead),
+				i
+			);
+			rec?.sink.message({ type: 'upsert', items: [{ id: 'ghost', version: 1, done: false }] });
+			rec?.sink.opened();
+			rec?.sink.failed(new TransportError('late', { code: 'network', retryable: true }));
+		})
+	),
+	fc.constantFrom(50, 500, 2000, 5000, 12_000, 40_000).map((ms) =>
+		cmd(`advance(${ms})`, async (w) => {
+			await vi.advanceTimersByTimeAsync(ms);
+		})
+	),
+	fc.boolean().map((online) => cmd(`online(${online})`, (w) => w.env.setOnline(online))),
+	fc.boolean().map((visible) => cmd(`visible(${visible})`, (w) => w.env.setVisible(visible))),
+	fc.constantFrom('start', 'stop', 'pause', 'resume', 'retry').map((action) =>
+		cmd(action, (w) => {
+			w.live.connection[action]();
+		})
+	),
+	fc
+		.tuple(
+			fc.constantFrom(...KEYS),
+			fc.constantFrom<Behaviour>('ack-row', 'ack-true', 'echo', 'refuse', 'hang', 'applied-silent')
+		)
+		.map(([key, behaviour]) =>
+			cmd(`toggle(${key}, ${behaviour})`, (w) => {
+				const row = w.live.store.getSnapshot().rows.find((r) => r.key === key);
+				if (!row) return;
+				w.behaviours.push(behaviour);
+				const entry = { key, intended: !row.item.done, at: w.env.now(), settled: false };
+				w.toggles.push(entry);
+				track(w, entry, w.live.store.toggle(key));
+			})
+		),
+	fc.constantFrom(...KEYS).map((key) =>
+		cmd(`retryChange(${key})`, (w) => {
+			const row = w.live.store.getSnapshot().rows.find((r) => r.key === key);
+			if (row?.status !== 'failed') return;
+			const entry = { key, intended: w.rejected.get(key)!, at: w.env.now(), settled: false };
+			w.toggles.push(entry);
+			track(w, entry, w.live.store.retryMutation(key));
+		})
+	)
+];
+
+function track(world: World, entry: World['toggles'][number], change: Promise<unknown>) {
+	change.then(
+		() => (entry.settled = true),
+		() => {
+			entry.settled = true;
+			world.rejected.set(entry.key, entry.intended);
+		}
+	);
+}
+
+// The transport events, and time, more often than the rest.
+const commands = [
+	...baseCommands,
+	baseCommands[0]!,
+	baseCommands[0]!,
+	baseCommands[3]!,
+	baseCommands[6]!
+];
+
+/** Brings the connection up and lets everything in flight end, then compares with the server. */
+async function quiesce(world: World) {
+	// Whatever the connection does meanwhile, every change ends within its bound.
+	for (let elapsed = 0; elapsed < BOUND; elapsed += 1000) {
+		await vi.advanceTimersByTimeAsync(1000);
+		for (const rec of world.usable.filter((r) => r.opened)) rec.sink.heartbeat();
+		await world.settle();
+	}
+	expect(
+		world.toggles.filter((t) => !t.settled),
+		'changes that never ended'
+	).toEqual([]);
+	world.env.setOnline(true);
+	world.env.setVisible(true);
+	world.live.connection.start();
+	world.live.connection.resume();
+	world.live.connection.retry();
+	// Long enough for every change to end; the server keeps the connection alive meanwhile.
+	for (let elapsed = 0; elapsed < BOUND + 30_000; elapsed += 1000) {
+		await vi.advanceTimersByTimeAsync(1000);
+		for (const rec of world.usable.filter((r) => !r.opened)) {
+			rec.opened = true;
+			rec.sink.opened({ bidirectional: rec.member === 'websocket' });
+			if (!rec.closed && !rec.dead)
+				rec.sink.message(
+					{ type: 'snapshot', items: [...world.server.values()].map((t) => ({ ...t })) },
+					{ id: String(++world.eventId) }
+				);
+		}
+		for (const rec of world.usable.filter((r) => r.opened)) rec.sink.heartbeat();
+		await world.settle();
+		if (world.live.connection.getSnapshot().status === 'failed') world.live.connection.retry();
+	}
+	// One more server snapshot: what the server has now, as a reconnecting client would get it.
+	for (const rec of world.usable.filter((r) => r.opened)) {
+		rec.sink.message(
+			{ type: 'snapshot', items: [...world.server.values()].map((t) => ({ ...t })) },
+			{ id: String(++world.eventId) }
+		);
+	}
+	await world.settle();
+	world.check();
+	const status = world.live.connection.getSnapshot().status;
+	expect(['live', 'stale']).toContain(status);
+	// every change ended
+	expect(world.toggles.filter((t) => !t.settled)).toEqual([]);
+	// the list equals the server, and no row is pending
+	const snapshot = world.live.store.getSnapshot();
+	const list = snapshot.rows.map((row) => ({ ...row.item })).sort((a, b) => (a.id < b.id ? -1 : 1));
+	expect(list).toEqual([...world.server.values()].sort((a, b) => (a.id < b.id ? -1 : 1)));
+	expect(snapshot.rows.filter((row) => row.status === 'pending')).toEqual([]);
+	// after stop and dispose nothing remains
+	world.live.stop();
+	world.live.store.dispose();
+	await world.settle();
+	expect(world.recs.filter((rec) => !rec.closed)).toEqual([]);
+	expect(world.env.listenerCount).toBe(0);
+	expect(vi.getTimerCount()).toBe(0);
+	expect(world.env.pendingFrames).toBe(0);
+}
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+
+describe('createLiveSource, model-based', () => {
+	let env: FakeEnv;
+	beforeEach(() => {
+		vi.useFakeTimers({ now: 0 });
+		env = createFakeEnv();
+	});
+	afterEach(() => vi.useRealTimers());
+
+	it(`S27 S30 S31 random fault sequences: never live on a dead member, every change ends, the list converges (${RUNS} runs)`, async () => {
+		await fc.assert(
+			fc.asyncProperty(
+				fc.boolean(),
+				fc.commands(commands, { maxCommands: 40 }),
+				async (chain, steps) => {
+					vi.clearAllTimers();
+					vi.setSystemTime(0);
+					env = createFakeEnv();
+					const world = new World(env, chain);
+					await fc.asyncModelRun(() => ({ model: {}, real: world }), steps);
+					await quiesce(world);
+				}
+			),
+			{ numRuns: RUNS, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined }
+		);
+	}, 600_000);
+
+	it(`S13 stopped and disposed at any point: no timer, listener or connection remains, every change ends (${Math.ceil(RUNS / 4)} runs)`, async () => {
+		await fc.assert(
+			fc.asyncProperty(
+				fc.boolean(),
+				fc.commands(commands, { maxCommands: 25 }),
+				async (chain, steps) => {
+					vi.clearAllTimers();
+					vi.setSystemTime(0);
+					env = createFakeEnv();
+					const world = new World(env, chain);
+					await fc.asyncModelRun(() => ({ model: {}, real: world }), steps);
+					world.live.stop();
+					world.live.store.dispose();
+					await world.settle();
+					expect(world.recs.filter((rec) => !rec.closed)).toEqual([]);
+					expect(world.env.listenerCount).toBe(0);
+					expect(vi.getTimerCount()).toBe(0);
+					expect(world.env.pendingFrames).toBe(0);
+					expect(world.toggles.filter((t) => !t.settled)).toEqual([]);
+				}
+			),
+			{
+				numRuns: Math.ceil(RUNS / 4),
+				seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
+			}
+		);
+	}, 600_000);
+});
