@@ -302,7 +302,7 @@ const baseCommands = [
 		})
 	),
 	fc.constantFrom(50, 500, 2000, 5000, 12_000, 40_000).map((ms) =>
-		cmd(`advance(${ms})`, async (w) => {
+		cmd(`advance(${ms})`, async () => {
 			await vi.advanceTimersByTimeAsync(ms);
 		})
 	),
