@@ -13,6 +13,7 @@ import {
 	type TransportError
 } from '../../src/lib/core/index.js';
 import {
+	createScenario,
 	createTaskApi,
 	taskFixtures,
 	type MockTask,
@@ -21,6 +22,8 @@ import {
 } from '../../src/lib/mocks/index.js';
 
 const SOCKET = 'wss://realtime.test/tasks';
+const STREAM = '/api/tasks/stream';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FAST = { baseDelay: 20, minDelay: 10, maxDelay: 50 };
 
 const worker = setupWorker();
@@ -248,4 +251,42 @@ describe('the SSE stream with the browser’s EventSource', () => {
 		expect(() => api.disconnectAll()).not.toThrow();
 		await expect.poll(() => row(stays, 't-106')?.item.done).toBe(true);
 	});
+
+	it('S06 the heartbeats reach the EventSource as `ping` events: a quiet stream stays live', async () => {
+		serve({ stream: { heartbeat: 100 } });
+		const pings: string[] = [];
+		const raw = new EventSource(STREAM);
+		raw.addEventListener('ping', (event) => pings.push(event.data));
+		const live = start({ transport: sse({ url: STREAM }), staleAfter: 400 });
+		await expect.poll(() => items(live).length).toBe(5);
+		const before = state(live).lastEventAt!;
+		await sleep(800);
+		raw.close();
+		// Silence beyond 400 ms would have been stale: only heartbeats arrived meanwhile.
+		expect(live.statuses).toEqual(['connecting', 'live']);
+		expect(state(live).lastEventAt).toBeGreaterThan(before);
+		expect(pings.length).toBeGreaterThanOrEqual(3);
+		expect(new Set(pings)).toEqual(new Set(['{"interval":100}']));
+	});
+
+	it.each([
+		['closedByServer', 204],
+		['unauthorized', 401]
+	] as const)(
+		'S34 %s answers HTTP %i to the EventSource, which gives up for good, and to a plain fetch',
+		async (name, status) => {
+			const api = createScenario(name);
+			worker.use(...api.handlers);
+			const raw = new EventSource(STREAM);
+			await new Promise((resolve) => raw.addEventListener('error', resolve, { once: true }));
+			expect(raw.readyState).toBe(EventSource.CLOSED);
+			await sleep(200);
+			expect(api.requests.stream).toBe(1);
+			// What a client learns when it asks why (EventSource does not say).
+			const answer = await fetch(STREAM);
+			expect(answer.status).toBe(status);
+			expect(api.requests.stream).toBe(2);
+			raw.close();
+		}
+	);
 });

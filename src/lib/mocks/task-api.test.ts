@@ -332,7 +332,9 @@ describe('GET {base}/tasks/stream', () => {
 		const raw = await rawStream();
 		expect(raw.response.status).toBe(200);
 		expect(raw.response.headers.get('content-type')).toBe('text/event-stream');
-		expect(raw.response.headers.get('cache-control')).toBe('no-store');
+		// The headers of the kit's own server helper, `sseResponse`.
+		expect(raw.response.headers.get('cache-control')).toBe('no-cache');
+		expect(raw.response.headers.get('x-accel-buffering')).toBe('no');
 		expect(await raw.read(2)).toEqual([
 			{ retry: 1000 },
 			{ id: '0', event: 'snapshot', data: taskFixtures }
@@ -457,17 +459,44 @@ describe('GET {base}/tasks/stream', () => {
 		await expect.poll(() => row(stays, 't-106')?.item.done).toBe(true);
 	});
 
-	it('S06 heartbeats (`: ping` comments) keep a quiet stream live', async () => {
-		const api = serve(createTaskApi({ base: BASE, stream: { heartbeat: 20 } }));
+	it('S06 heartbeats are `ping` events announcing their interval, as sseResponse sends them, and keep a quiet stream live', async () => {
+		// The engine learns the interval: silence beyond 1.5 intervals (150 ms here) is stale.
+		const api = serve(createTaskApi({ base: BASE, stream: { heartbeat: 100 } }));
 		const raw = await rawStream();
-		expect((await raw.read(4)).slice(2)).toEqual([{ comment: 'ping' }, { comment: 'ping' }]);
+		const ping = { event: 'ping', data: { interval: 100 } };
+		// the first follows the opening events at once, then one per interval
+		expect((await raw.read(4)).slice(2)).toEqual([ping, ping]);
+		expect(raw.frames.some((frame) => frame.comment !== undefined)).toBe(false);
 		raw.close();
 
 		const live = start({ transport: stream(), staleAfter: 100 });
 		await expect.poll(() => state(live).status).toBe('live');
-		await sleep(300);
+		const before = state(live).lastEventAt!;
+		await sleep(500);
 		expect(live.statuses).toEqual(['connecting', 'live']);
+		expect(state(live).lastEventAt).toBeGreaterThan(before);
 		expect(api.requests.stream).toBe(2);
+	});
+
+	it('S06 `stall` sends `retry:`, then nothing, not even its heartbeats; it is open until the server ends it', async () => {
+		const api = serve(createTaskApi({ base: BASE, stream: { stall: true, heartbeat: 20 } }));
+		const raw = await rawStream();
+		await expect(raw.read(2)).rejects.toThrow(/1 of 2 frames/);
+		expect(raw.frames).toEqual([{ retry: 1000 }]);
+		api.upsert({ id: 't-106', done: true });
+		expect(api.open().streams).toBe(1);
+		api.disconnectAll();
+		expect(api.open().streams).toBe(0);
+		await raw.read();
+		expect(raw.ended).toBe(true);
+		expect(raw.frames).toEqual([{ retry: 1000 }]);
+	});
+
+	it('S06 no heartbeats unless asked for: `retry:` and the snapshot, then silence', async () => {
+		serve(createTaskApi({ base: BASE }));
+		const raw = await rawStream();
+		await raw.read(2);
+		await expect(raw.read(3)).rejects.toThrow(/2 of 3 frames/);
 	});
 
 	it('S01 `dropAfter` ends each stream cleanly after that many events', async () => {

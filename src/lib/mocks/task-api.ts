@@ -1,4 +1,6 @@
 import { delay, http, HttpResponse, ws, type RequestHandler, type WebSocketHandler } from 'msw';
+import { EVENTS } from '../core/protocol.js';
+import { createEventLog, sseResponse, type LoggedEvent } from '../server/sse.js';
 import { taskFixtures, type MockTask } from './fixtures.js';
 
 /** How an endpoint misbehaves. */
@@ -26,9 +28,12 @@ export interface StreamFaults extends Faults {
 	 * attempts (with `failure` and `retryAfter`), as while a server restarts.
 	 */
 	failAfterEnd?: number;
-	/** Send the headers, then nothing (a half-open stream). */
+	/** Send the headers and `retry:`, then nothing, not even heartbeats (a half-open stream). */
 	stall?: boolean;
-	/** Send `: ping` comments this often (milliseconds). */
+	/**
+	 * Send heartbeats this often (milliseconds), as `sseResponse` does: `ping` events announcing
+	 * the interval, which the kit's `sse()` sees in both modes. @defaultValue none
+	 */
 	heartbeat?: number;
 	/** The `retry:` field sent first (milliseconds). @defaultValue `1000` */
 	retry?: number;
@@ -44,7 +49,9 @@ export interface CommitFaults {
 export interface TaskApiOptions {
 	/**
 	 * Where the API lives: `GET {base}/tasks` (ETag), `PATCH {base}/tasks/:id`,
-	 * `GET {base}/tasks/stream` (SSE).
+	 * `GET {base}/tasks/stream` (SSE, served by the kit's own `sseResponse` and `createEventLog`:
+	 * `retry:`, a `snapshot` with the id of the last change or a replay after `Last-Event-ID`, then
+	 * `upsert` and `remove` events).
 	 * @defaultValue `'/api'`
 	 */
 	base?: string;
@@ -86,11 +93,8 @@ export interface TaskApi {
 	open(): { streams: number; sockets: number };
 }
 
-type Event = { id: number; event: 'upsert' | 'remove' | 'snapshot'; data: unknown };
-
-const encoder = new TextEncoder();
-const frame = (event: Event) =>
-	encoder.encode(`id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+/** How many changes the stream keeps for replay after `Last-Event-ID`. */
+const REPLAY_LIMIT = 500;
 
 /**
  * A mock task API for MSW: list, change and stream tasks over HTTP, SSE and WebSocket, with
@@ -103,22 +107,25 @@ const frame = (event: Event) =>
 export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 	const base = options.base ?? '/api';
 	const data = new Map((options.tasks ?? taskFixtures).map((task) => [task.id, { ...task }]));
-	const log: Event[] = [];
-	let seq = 0;
-	const streams = new Set<{ push(event: Event): void; end(): void }>();
+	// Every change, as the streams send it: its listeners are the open streams.
+	const log = createEventLog({ limit: REPLAY_LIMIT });
+	/** Aborted by `disconnectAll()` (a restart), then replaced for the streams that follow. */
+	let server = new AbortController();
 	/** Open sockets (plain and socket.io), each told about every change in its own framing. */
-	const sockets = new Set<{ push(event: Event): void; close(): void }>();
+	const sockets = new Set<{ push(event: LoggedEvent): void; close(): void }>();
 	const requests = { list: 0, stream: 0, commit: 0, socket: 0 };
 	/** Stream attempts still to fail after the server ended streams (`failAfterEnd`). */
 	let restarting = 0;
 
 	const list = () => [...data.values()];
-	const broadcast = (event: Omit<Event, 'id'>) => {
-		const full = { ...event, id: ++seq };
-		log.push(full);
-		if (log.length > 500) log.shift();
-		for (const stream of streams) stream.push(full);
-		for (const socket of sockets) socket.push(full);
+	const broadcast = (event: { event: string; data: unknown }) => {
+		const logged = log.append(event); // sent to every open stream
+		for (const socket of sockets) socket.push(logged);
+	};
+	/** The server ended streams: with `failAfterEnd`, the next attempts fail (a restart). */
+	const ended = () => {
+		const after = options.stream?.failAfterEnd;
+		if (after) restarting = after;
 	};
 
 	/**
@@ -151,7 +158,10 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 			updatedAt: change.updatedAt ?? new Date().toISOString()
 		};
 		data.set(id, next);
-		broadcast({ event: 'upsert', data: { item: next, ...(mutationId ? { mutationId } : {}) } });
+		broadcast({
+			event: EVENTS.upsert,
+			data: { item: next, ...(mutationId ? { mutationId } : {}) }
+		});
 		return next;
 	}
 
@@ -189,7 +199,7 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 		http.get(`${base}/tasks`, async ({ request }) => {
 			const failed = await fault(options.list, ++requests.list);
 			if (failed) return failed;
-			const etag = `"v${seq}-${data.size}"`;
+			const etag = `"v${log.lastId}-${data.size}"`;
 			if (request.headers.get('If-None-Match') === etag)
 				return new HttpResponse(null, { status: 304, headers: { ETag: etag } });
 			return HttpResponse.json(list(), { headers: { ETag: etag } });
@@ -217,56 +227,28 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 			if (forced) restarting--;
 			const failed = await fault(faults, ++requests.stream, forced);
 			if (failed) return failed;
-			const lastId = Number(
-				request.headers.get('Last-Event-ID') ??
-					new URL(request.url).searchParams.get('lastEventId') ??
-					NaN
-			);
-			let sent = 0;
-			let open = true;
-			let timer: ReturnType<typeof setInterval> | undefined;
-			let entry: { push(event: Event): void; end(): void } | undefined;
-			/** Forgets the stream: its client went away, or the server ends it. */
-			const release = () => {
-				open = false;
-				if (timer !== undefined) clearInterval(timer);
-				if (entry) streams.delete(entry);
-			};
-			const body = new ReadableStream<Uint8Array>({
-				start(controller) {
-					const end = () => {
-						if (!open) return;
-						release();
-						controller.close();
-						// Streams the server ends together are one restart.
-						if (faults?.failAfterEnd) restarting = faults.failAfterEnd;
-					};
-					const push = (event: Event) => {
-						if (!open) return;
-						controller.enqueue(frame(event));
-						if (faults?.dropAfter !== undefined && ++sent >= faults.dropAfter) end();
-					};
-					entry = { push, end };
-					request.signal.addEventListener('abort', release);
-					controller.enqueue(encoder.encode(`retry: ${faults?.retry ?? 1000}\n\n`));
-					if (faults?.stall) return;
-					const replay = Number.isFinite(lastId) && log.some((event) => event.id === lastId);
-					if (replay) for (const event of log.filter((e) => e.id > lastId)) push(event);
-					else push({ id: seq, event: 'snapshot', data: list() });
-					streams.add(entry);
-					if (faults?.heartbeat) {
-						timer = setInterval(
-							() => open && controller.enqueue(encoder.encode(': ping\n\n')),
-							faults.heartbeat
-						);
-					}
-				},
-				// The client closed the stream. Behind a service worker (an EventSource closed in the
-				// browser) this is the only sign of it: the request's signal never aborts.
-				cancel: release
-			});
-			return new HttpResponse(body, {
-				headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' }
+			// The shipped server helper answers; the mock only decides when it goes quiet or ends.
+			const dropAfter = faults?.dropAfter;
+			return sseResponse({
+				request,
+				signal: server.signal,
+				retry: faults?.retry ?? 1000,
+				heartbeat: faults?.stall ? 0 : (faults?.heartbeat ?? 0),
+				...(faults?.stall
+					? // Follows the log (so it counts as open) but never sends anything.
+						{ subscribe: () => log.subscribe(() => {}) }
+					: {
+							log,
+							initial: () => ({ id: log.lastId, event: EVENTS.snapshot, data: list() })
+						}),
+				onSent:
+					dropAfter === undefined
+						? undefined
+						: (_event, stream) => {
+								if (stream.count < dropAfter) return;
+								stream.end();
+								ended();
+							}
 			});
 		})
 	];
@@ -276,9 +258,9 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 			ws.link(options.socketUrl).addEventListener('connection', ({ client }) => {
 				requests.socket++;
 				const entry = {
-					push(event: Event) {
+					push(event: LoggedEvent) {
 						const message =
-							event.event === 'remove'
+							event.event === EVENTS.remove
 								? { type: 'remove', ids: event.data }
 								: { type: 'upsert', ...(event.data as object) };
 						client.send(JSON.stringify(message));
@@ -315,8 +297,8 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 				const emit = (name: string, data: unknown) =>
 					client.send(`42${JSON.stringify([name, data])}`);
 				const entry = {
-					push(event: Event) {
-						if (event.event === 'remove') emit('task:remove', event.data);
+					push(event: LoggedEvent) {
+						if (event.event === EVENTS.remove) emit('task:remove', event.data);
 						else emit('task:sync', event.data);
 					},
 					close: () => client.close(1012, 'restart')
@@ -369,18 +351,22 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 				version: task.version ?? 1
 			};
 			data.set(created.id, created);
-			broadcast({ event: 'upsert', data: { item: created } });
+			broadcast({ event: EVENTS.upsert, data: { item: created } });
 			return created;
 		},
 		remove(id) {
 			if (!data.delete(id)) return;
-			broadcast({ event: 'remove', data: [id] });
+			broadcast({ event: EVENTS.remove, data: [id] });
 		},
 		disconnectAll() {
-			for (const stream of [...streams]) stream.end();
+			const streams = log.listeners;
+			server.abort();
+			server = new AbortController();
+			// Streams the server ends together are one restart.
+			if (streams > 0) ended();
 			for (const socket of [...sockets]) socket.close();
 		},
 		requests,
-		open: () => ({ streams: streams.size, sockets: sockets.size })
+		open: () => ({ streams: log.listeners, sockets: sockets.size })
 	};
 }

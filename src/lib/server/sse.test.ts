@@ -404,6 +404,78 @@ describe('sseResponse', () => {
 		expect(timers.live.size).toBe(0);
 	});
 
+	it('S01 `signal` ends every stream it is given cleanly, releasing each; the client resumes with its last id', async () => {
+		const log = createEventLog();
+		const server = new AbortController();
+		const initial = () => ({ id: log.lastId, event: 'snapshot', data: [] });
+		const a = open({ log, initial, signal: server.signal });
+		const b = open({ log, initial, signal: server.signal, lastEventId: '0' });
+		const removed = vi.spyOn(server.signal, 'removeEventListener');
+		log.append({ event: 'upsert', data: 1 });
+		expect(log.listeners).toBe(2);
+		server.abort();
+		expect(log.listeners).toBe(0);
+		expect(removed).toHaveBeenCalledTimes(2);
+		for (const { read, timers } of [a, b]) {
+			const { done, error, events } = await read();
+			expect({ done, error }).toEqual({ done: true, error: undefined });
+			expect(events.at(-1)).toMatchObject({ id: '1', event: 'upsert' });
+			expect(timers.live.size).toBe(0);
+		}
+		// A stream opened with a signal aborted already ends at once, subscribing nothing.
+		const late = open({ log, initial, signal: server.signal });
+		expect(await late.read()).toMatchObject({ done: true, text: '' });
+		expect(log.listeners).toBe(0);
+	});
+
+	it('S01 `onSent` sees every event written (replayed, initial, held back, live) and can end the stream after some', async () => {
+		const log = createEventLog();
+		log.append({ event: 'upsert', data: 'a' }); // 1
+		log.append({ event: 'upsert', data: 'b' }); // 2
+		const seen: Array<[string | number | undefined, number]> = [];
+		const onSent = vi.fn((event: SseEvent, stream: { count: number; end(): void }) => {
+			seen.push([event.id, stream.count]);
+			if (stream.count === 3) stream.end();
+		});
+		const replayed = open({ log, onSent, lastEventId: '0' });
+		log.append({ event: 'upsert', data: 'c' }); // 3: the third event, then the end
+		log.append({ event: 'upsert', data: 'd' }); // not sent
+		const { done, events, pings } = await replayed.read();
+		expect(seen).toEqual([
+			[1, 1],
+			[2, 2],
+			[3, 3]
+		]);
+		expect({ done, ids: ids(events) }).toEqual({ done: true, ids: ['1', '2', '3'] });
+		expect(pings).toHaveLength(1); // heartbeats are not counted
+		expect(log.listeners).toBe(0);
+		expect(replayed.timers.live.size).toBe(0);
+
+		// Ended by the first event: `initial` alone is written, then the stream closes.
+		const once = open({
+			log,
+			initial: () => ({ id: log.lastId, event: 'snapshot', data: [] }),
+			onSent: (_event, stream) => stream.end(),
+			heartbeat: 0
+		});
+		expect(await once.read()).toMatchObject({ done: true, events: [{ event: 'snapshot' }] });
+		expect(log.listeners).toBe(0);
+	});
+
+	it('ends the stream with the error that `onSent` throws, releasing everything', async () => {
+		const log = createEventLog();
+		const { read, timers } = open({
+			log,
+			onSent: () => {
+				throw new Error('metrics down');
+			}
+		});
+		expect(() => log.append({ data: 1 })).not.toThrow();
+		expect((await read()).error).toEqual(new Error('metrics down'));
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+	});
+
 	it('refuses bad options with a TypeError naming the option and the value', () => {
 		const request = new Request(URL_);
 		const log = createEventLog();
@@ -419,6 +491,8 @@ describe('sseResponse', () => {
 			/`heartbeat`.*got "5"/
 		);
 		expect(() => sseResponse({ request, log, retry: -5 })).toThrow(/`retry`.*got -5/);
+		expect(() => sseResponse({ request, log, onSent: 'no' as never })).toThrow(/`onSent`.*"no"/);
+		expect(() => sseResponse({ request, log, signal: {} as never })).toThrow(/`signal`/);
 		expect(log.listeners).toBe(0);
 	});
 

@@ -82,6 +82,19 @@ export interface SseResponseOptions {
 	retry?: number;
 	/** Extra response headers; they override the defaults. */
 	headers?: HeadersInit;
+	/**
+	 * Ends the stream when it aborts, as the client leaving does: the body closes cleanly and
+	 * everything is released, so an `EventSource` reconnects and resumes with `Last-Event-ID`. One
+	 * signal shared by every stream ends them all (a server shutting down or restarting).
+	 */
+	signal?: AbortSignal;
+	/**
+	 * Called after each event this stream writes (replayed, `initial` or live; not `retry:` or
+	 * heartbeats), with how many it has written and a function that ends the stream as `signal`
+	 * does: for metrics, or to end a stream after some events (moving clients to another server
+	 * node; a test that drops streams). If it throws, the stream ends with that error.
+	 */
+	onSent?: (event: SseEvent, stream: { readonly count: number; end(): void }) => void;
 	/** Timer functions (tests pass fakes). @defaultValue `globalThis.setInterval` / `clearInterval` */
 	timers?: {
 		setInterval(cb: () => void, ms: number): unknown;
@@ -192,9 +205,10 @@ const defaultTimers: NonNullable<SseResponseOptions['timers']> = {
 /**
  * Answers a request with a `text/event-stream` response that follows a {@link EventLog} (or any
  * source): it replays what a reconnecting client missed, or sends `initial`, then every new event,
- * with `: ping` heartbeats. Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache`
- * and `X-Accel-Buffering: no` (nginx). The stream ends, releasing its subscription and timer, when
- * the request's signal aborts or the body is cancelled; later events are then ignored.
+ * with `ping` heartbeat events. Headers: `Content-Type: text/event-stream`, `Cache-Control:
+ * no-cache` and `X-Accel-Buffering: no` (nginx). The stream ends, releasing its subscription and
+ * timer, when the request's signal or `signal` aborts, `onSent` ends it, or the body is
+ * cancelled; later events are then ignored.
  *
  * @example
  * // src/routes/tasks/events/+server.ts
@@ -213,7 +227,8 @@ const defaultTimers: NonNullable<SseResponseOptions['timers']> = {
  * invalid event synchronously (nothing is left subscribed).
  */
 export function sseResponse(options: SseResponseOptions): Response {
-	const { request, log, subscribe, initial, heartbeat = 15_000, retry } = options;
+	const { request, log, subscribe, initial, heartbeat = 15_000, retry, onSent } = options;
+	const serverSignal = options.signal;
 	const timers = options.timers ?? defaultTimers;
 	if (!log === !subscribe) {
 		const got = log ? 'both' : 'neither';
@@ -227,6 +242,16 @@ export function sseResponse(options: SseResponseOptions): Response {
 	if (retry !== undefined && (typeof retry !== 'number' || !Number.isFinite(retry) || retry < 0)) {
 		throw invalid('retry', 'a number of ms ≥ 0', retry);
 	}
+	if (onSent !== undefined && typeof onSent !== 'function') {
+		throw invalid('onSent', 'a function', onSent);
+	}
+	if (
+		serverSignal !== undefined &&
+		(typeof serverSignal?.addEventListener !== 'function' ||
+			typeof serverSignal.aborted !== 'boolean')
+	) {
+		throw invalid('signal', 'an AbortSignal', serverSignal);
+	}
 	const ping = encoder.encode(`event: ping\ndata: {"interval":${Math.floor(heartbeat)}}\n\n`);
 	const { signal } = request;
 	const lastEventId =
@@ -236,7 +261,15 @@ export function sseResponse(options: SseResponseOptions): Response {
 	let released = false;
 	let wrote = false;
 	/** Live events held back until the replay or `initial` is written. */
-	let pending: Array<{ id: number | undefined; frame: Uint8Array }> | undefined = [];
+	let pending: Array<{ event: SseEvent; id: number | undefined; frame: Uint8Array }> | undefined =
+		[];
+	let sent = 0;
+	const stream = {
+		get count() {
+			return sent;
+		},
+		end: () => release()
+	};
 	let unsubscribe: (() => void) | undefined;
 	let interval: unknown;
 
@@ -257,6 +290,7 @@ export function sseResponse(options: SseResponseOptions): Response {
 		void request;
 		pending = undefined;
 		signal.removeEventListener('abort', release);
+		serverSignal?.removeEventListener('abort', release);
 		if (interval !== undefined) timers.clearInterval(interval);
 		try {
 			unsubscribe?.();
@@ -268,10 +302,27 @@ export function sseResponse(options: SseResponseOptions): Response {
 			}
 		}
 	}
+	/** Ends the stream with `error` (the reader sees it), releasing everything. */
+	const fail = (error: unknown) => {
+		if (released) return;
+		controller.error(error);
+		release();
+	};
+	const writeEvent = (event: SseEvent, frame: Uint8Array) => {
+		write(frame);
+		if (released) return;
+		sent++;
+		if (!onSent) return;
+		try {
+			onSent(event, stream);
+		} catch (error) {
+			fail(error);
+		}
+	};
 	const send = (event: SseEvent) => {
 		const frame = encode(event); // throws to the sender for an invalid event
-		if (pending) pending.push({ id: toId(event.id), frame });
-		else write(frame);
+		if (pending) pending.push({ event, id: toId(event.id), frame });
+		else writeEvent(event, frame);
 	};
 	/** Writes the replay or `initial`, then the live events held back meanwhile. */
 	const flush = (first: Initial, after = -1) => {
@@ -279,10 +330,12 @@ export function sseResponse(options: SseResponseOptions): Response {
 		const held = pending ?? [];
 		pending = undefined;
 		for (const event of [first ?? []].flat()) {
-			write(encode(event));
+			writeEvent(event, encode(event));
 			after = Math.max(after, toId(event.id) ?? -1);
 		}
-		for (const { id, frame } of held) if (id === undefined || id > after) write(frame);
+		for (const { event, id, frame } of held) {
+			if (id === undefined || id > after) writeEvent(event, frame);
+		}
 		// Announce the heartbeat now; without one, still send a first byte: headers often leave
 		// only with it, and the client should see the stream open now.
 		if (heartbeat > 0) write(ping);
@@ -292,8 +345,9 @@ export function sseResponse(options: SseResponseOptions): Response {
 	const body = new ReadableStream<Uint8Array>({
 		start(c) {
 			controller = c;
-			if (signal.aborted) return release();
+			if (signal.aborted || serverSignal?.aborted) return release();
 			signal.addEventListener('abort', release);
+			serverSignal?.addEventListener('abort', release);
 			try {
 				if (retry !== undefined) write(encoder.encode(`retry: ${Math.floor(retry)}\n\n`));
 				unsubscribe = log ? log.subscribe(send) : subscribe!(send);
@@ -302,11 +356,7 @@ export function sseResponse(options: SseResponseOptions): Response {
 				if (replay) return flush(replay, toId(lastEventId));
 				const first = initial?.();
 				if (!(first instanceof Promise)) return flush(first);
-				first.then(flush).catch((error: unknown) => {
-					if (released) return;
-					controller.error(error);
-					release();
-				});
+				first.then(flush).catch(fail);
 			} catch (error) {
 				release();
 				throw error;
