@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { polling } from '../../src/lib/core/index.js';
+import { polling, type ConnectionState } from '../../src/lib/core/index.js';
 import {
 	closeAllServers,
 	createTaskSource,
@@ -146,15 +146,23 @@ describe('polling against a real server', () => {
 		const source = createTaskSource(server, {
 			transport: polling({ url: server.tasksUrl, interval: 50, timeout: 200 })
 		});
+		const states: ConnectionState[] = [];
+		source.connection.subscribe((state) => states.push(state));
 		const started = performance.now();
 		source.start();
-		await vi.waitFor(() => expect(source.connection.getSnapshot().status).toBe('reconnecting'), {
-			timeout: 1000
-		});
+		const failure = await vi.waitFor(
+			() => {
+				const state = states.find((s) => s.error !== undefined);
+				expect(state).toBeDefined();
+				return state!;
+			},
+			{ timeout: 1000 }
+		);
 		expect(performance.now() - started).toBeGreaterThanOrEqual(190);
-		const state = source.connection.getSnapshot();
-		expect(state.error).toMatchObject({ code: 'timeout', retryable: true, transport: 'polling' });
-		expect(state.retryAt).toEqual(expect.any(Number));
+		// Retryable: a backoff and a next attempt, not `failed`.
+		expect(failure.status).toBe('reconnecting');
+		expect(failure.retryAt).toEqual(expect.any(Number));
+		expect(failure.error).toMatchObject({ code: 'timeout', retryable: true, transport: 'polling' });
 		server.tasksDelay = 0;
 		await vi.waitFor(() => expect(source.sorted()).toEqual(serverList(server)), { timeout: 2000 });
 		expect(source.connection.getSnapshot().status).toBe('live');

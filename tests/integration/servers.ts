@@ -1,8 +1,9 @@
-import type { Commit } from '../../src/lib/core/index.js';
 /**
- * Real HTTP servers for the integration tests: a task list with an SSE stream (`GET /stream`), the
- * list as JSON with an ETag (`GET /tasks`) and a change endpoint (`PATCH /tasks/:id`). Everything
- * listens on 127.0.0.1 only; every server is registered so that `closeAllServers()` can stop it.
+ * Real servers for the integration tests: one task list served as an SSE stream (`GET /stream`),
+ * as JSON with an ETag (`GET /tasks`), with a change endpoint (`PATCH /tasks/:id`), and over a
+ * WebSocket (`/ws`: a snapshot on connect, upserts and removals as they happen, changes taken as
+ * `{ type: 'mutation', mutationId, key, item, ref }` and acknowledged). Everything listens on
+ * 127.0.0.1 only; every server is registered so that `closeAllServers()` can stop it.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -14,10 +15,13 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { WebSocket, WebSocketServer } from 'ws';
 import {
 	createLiveSource,
 	sse,
+	type Commit,
 	type LiveSourceOptions,
+	type Row,
 	type Transport
 } from '../../src/lib/core/index.js';
 
@@ -54,6 +58,14 @@ export interface RecordedRequest {
 	replayed?: number;
 }
 
+/** A change that arrived over the WebSocket. */
+export interface ReceivedMutation {
+	mutationId: string;
+	key: string;
+	item: Task;
+	ref: string | undefined;
+}
+
 interface LoggedEvent {
 	id: number;
 	event: 'upsert' | 'remove';
@@ -86,6 +98,8 @@ export interface TaskServer {
 	readonly origin: string;
 	readonly streamUrl: string;
 	readonly tasksUrl: string;
+	/** The WebSocket endpoint. */
+	readonly wsUrl: string;
 	/** Every request, in arrival order (kept across restarts). */
 	readonly requests: RecordedRequest[];
 	/** Replies for the next `/stream` requests, used up in order; then `defaultStream`. */
@@ -102,8 +116,33 @@ export interface TaskServer {
 	readonly listening: boolean;
 	streamRequests(): RecordedRequest[];
 	taskRequests(): RecordedRequest[];
-	/** Changes a task (or creates it), bumps its version, logs and broadcasts the upsert. */
-	upsert(id: string, patch?: Partial<Omit<Task, 'id' | 'version'>>): Task;
+	/** How many `PATCH /tasks/:id` requests arrived. */
+	readonly patches: number;
+	/**
+	 * WebSocket: how mutations are answered: applied and acked, refused (`{ ok: false, error:
+	 * 'conflict' }`), or never answered (and not applied).
+	 */
+	mode: 'ack' | 'nack' | 'stall';
+	/**
+	 * WebSocket: how an accepted mutation is answered: the ack first (default) or the echo first,
+	 * the ack `ackDelay` ms after the echo, with the saved item as `result` (default) or without.
+	 */
+	replies: { order: 'ack-first' | 'echo-first'; ackDelay: number; result: boolean };
+	/** Every mutation received over the WebSocket, in order, across restarts. */
+	readonly mutations: ReceivedMutation[];
+	/** Every other WebSocket message received, in order, across restarts. */
+	readonly socketMessages: unknown[];
+	/** How many WebSocket connections were accepted in total. */
+	readonly socketConnections: number;
+	/** WebSocket connections open now. */
+	readonly openSockets: number;
+	/** Cuts every WebSocket connection (no close frame: the clients see 1006). */
+	dropSockets(): number;
+	/**
+	 * Changes a task (or creates it), bumps its version, logs and broadcasts the upsert (on the
+	 * WebSocket with `mutationId` when it is the echo of a client's change).
+	 */
+	upsert(id: string, patch?: Partial<Omit<Task, 'id' | 'version'>>, mutationId?: string): Task;
 	/** Removes a task, logs and broadcasts the removal. */
 	remove(id: string): void;
 	/**
@@ -119,7 +158,7 @@ export interface TaskServer {
 	writeStalled(chunk: Buffer | string): number;
 	/** Ends every open stream cleanly (the response ends, the socket stays usable). */
 	dropStreams(): number;
-	/** Stops listening and destroys every socket. The data (`db`) survives. */
+	/** Stops listening and destroys every socket (WebSockets too). The data (`db`) survives. */
 	kill(): Promise<void>;
 	/**
 	 * Listens again on the same port. The event log is lost unless `keepLog`, so a `Last-Event-ID`
@@ -147,8 +186,12 @@ export async function startTaskServer(
 	const streams = new Set<ServerResponse>();
 	const stalled = new Set<ServerResponse>();
 	const pending = new Set<ServerResponse>();
+	const mutations: ReceivedMutation[] = [];
+	const socketMessages: unknown[] = [];
+	let socketConnections = 0;
 	let log: LoggedEvent[] = [];
 	let http: Server | undefined;
+	let wss: WebSocketServer | undefined;
 	let port = options.port ?? 0;
 
 	function record(req: IncomingMessage): RecordedRequest {
@@ -182,6 +225,60 @@ export async function startTaskServer(
 	function broadcast(text: string): number {
 		for (const res of streams) res.write(text);
 		return streams.size;
+	}
+
+	function broadcastSocket(payload: unknown) {
+		const text = JSON.stringify(payload);
+		for (const client of wss?.clients ?? []) {
+			if (client.readyState === WebSocket.OPEN) client.send(text);
+		}
+	}
+
+	function onSocketMessage(socket: WebSocket, text: string) {
+		const message = JSON.parse(text) as Record<string, unknown>;
+		const ref = typeof message.ref === 'string' ? message.ref : undefined;
+		const reply = (payload: unknown) => socket.send(JSON.stringify(payload));
+		if (message.type !== 'mutation') {
+			socketMessages.push(message);
+			if (ref) reply({ type: 'ack', ref, ok: true, result: { received: message.n } });
+			return;
+		}
+		const mutation: ReceivedMutation = {
+			mutationId: message.mutationId as string,
+			key: message.key as string,
+			item: message.item as Task,
+			ref
+		};
+		mutations.push(mutation);
+		if (server.mode === 'stall') return;
+		if (server.mode === 'nack' || !db.tasks.has(mutation.key)) {
+			reply({ type: 'ack', ref, ok: false, error: 'conflict' });
+			return;
+		}
+		// Only the fields a client may change.
+		const { title, done } = mutation.item;
+		const patch = {
+			...(typeof title === 'string' ? { title } : {}),
+			...(typeof done === 'boolean' ? { done } : {})
+		};
+		const { order, ackDelay, result } = server.replies;
+		const item = change(mutation.key, patch);
+		const ack = () => reply({ type: 'ack', ref, ok: true, ...(result ? { result: item } : {}) });
+		const echo = () => publish(item, mutation.mutationId);
+		if (order === 'ack-first') {
+			ack();
+			echo();
+		} else {
+			echo();
+			if (ackDelay > 0) setTimeout(ack, ackDelay);
+			else ack();
+		}
+	}
+
+	/** Logs an upsert and sends it on every stream and socket. */
+	function publish(task: Task, mutationId?: string) {
+		broadcast(frame(append('upsert', task)));
+		broadcastSocket({ type: 'upsert', items: [task], ...(mutationId ? { mutationId } : {}) });
 	}
 
 	function handle(req: IncomingMessage, res: ServerResponse) {
@@ -284,6 +381,13 @@ export async function startTaskServer(
 
 	async function listen() {
 		const next = createServer(handle);
+		const nextWss = new WebSocketServer({ server: next, path: '/ws' });
+		nextWss.on('connection', (socket) => {
+			socketConnections++;
+			socket.on('error', () => {});
+			socket.on('message', (data) => onSocketMessage(socket, String(data)));
+			socket.send(JSON.stringify({ type: 'snapshot', items: db.list() }));
+		});
 		await new Promise<void>((resolve, reject) => {
 			next.once('error', reject);
 			next.listen(port, '127.0.0.1', () => {
@@ -293,6 +397,7 @@ export async function startTaskServer(
 		});
 		port = (next.address() as AddressInfo).port;
 		http = next;
+		wss = nextWss;
 	}
 
 	const server: TaskServer = {
@@ -308,6 +413,9 @@ export async function startTaskServer(
 		},
 		get tasksUrl() {
 			return `http://127.0.0.1:${port}/tasks`;
+		},
+		get wsUrl() {
+			return `ws://127.0.0.1:${port}/ws`;
 		},
 		requests,
 		streamReplies,
@@ -325,14 +433,33 @@ export async function startTaskServer(
 		},
 		streamRequests: () => requests.filter((r) => r.path === '/stream'),
 		taskRequests: () => requests.filter((r) => r.path === '/tasks' && r.method === 'GET'),
-		upsert(id, patch = {}) {
+		get patches() {
+			return requests.filter((r) => r.method === 'PATCH').length;
+		},
+		mode: 'ack',
+		replies: { order: 'ack-first', ackDelay: 0, result: true },
+		mutations,
+		socketMessages,
+		get socketConnections() {
+			return socketConnections;
+		},
+		get openSockets() {
+			return wss?.clients.size ?? 0;
+		},
+		dropSockets() {
+			const clients = [...(wss?.clients ?? [])];
+			for (const client of clients) client.terminate();
+			return clients.length;
+		},
+		upsert(id, patch = {}, mutationId) {
 			const task = change(id, patch);
-			broadcast(frame(append('upsert', task)));
+			publish(task, mutationId);
 			return task;
 		},
 		remove(id) {
 			db.tasks.delete(id);
 			broadcast(frame(append('remove', id)));
+			broadcastSocket({ type: 'remove', ids: [id] });
 		},
 		upsertCut(id, patch = {}) {
 			const task = change(id, patch);
@@ -356,10 +483,16 @@ export async function startTaskServer(
 		},
 		async kill() {
 			const current = http;
+			const currentWss = wss;
 			http = undefined;
+			wss = undefined;
 			streams.clear();
 			stalled.clear();
 			pending.clear();
+			if (currentWss) {
+				for (const client of currentWss.clients) client.terminate();
+				await new Promise<void>((resolve) => currentWss.close(() => resolve()));
+			}
 			if (!current?.listening) return;
 			await new Promise<void>((resolve) => {
 				current.close(() => resolve());
@@ -406,8 +539,12 @@ export interface TaskSource extends LiveSourceHandle {
 	readonly publishes: number;
 	/** `performance.now()` when each `key@version` first appeared in a published snapshot. */
 	readonly firstSeen: Map<string, number>;
+	/** Every published snapshot's rows, in order. */
+	readonly published: Row<Task>[][];
 	/** The items sorted by id, for comparison with the server's list. */
 	sorted(): Task[];
+	/** The row with this key now. */
+	row(id: string): Row<Task> | undefined;
 }
 
 const sources = new Set<TaskSource>();
@@ -429,6 +566,7 @@ export function createTaskSource(
 	const regressions: string[] = [];
 	const firstSeen = new Map<string, number>();
 	const highest = new Map<string, number>();
+	const published: Row<Task>[][] = [];
 	let publishes = 0;
 	const live = createLiveSource<Task>({
 		transport: sse({ url: server.streamUrl, mode: 'fetch' }),
@@ -443,6 +581,7 @@ export function createTaskSource(
 	live.connection.subscribe((state) => statuses.push(state.status));
 	live.store.subscribe((snapshot) => {
 		publishes++;
+		published.push([...snapshot.rows]);
 		const now = performance.now();
 		for (const task of snapshot.items) {
 			const seen = `${task.id}@${task.version}`;
@@ -463,7 +602,9 @@ export function createTaskSource(
 			return publishes;
 		},
 		firstSeen,
-		sorted: () => sortById(live.store.getSnapshot().items)
+		published,
+		sorted: () => sortById(live.store.getSnapshot().items),
+		row: (id) => live.store.getSnapshot().rows.find((row) => row.key === id)
 	};
 	sources.add(source);
 	return source;

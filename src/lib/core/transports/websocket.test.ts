@@ -370,6 +370,19 @@ describe('websocket adapter against a real ws server', () => {
 		expect(performance.now() - started).toBeLessThan(1000);
 	});
 
+	it('an ack timeout too long for a timer (Infinity) waits instead of firing at once', async () => {
+		const server = await startServer({
+			onMessage(peer, message) {
+				const { ref } = message as { ref: string };
+				setTimeout(() => peer.socket.send(JSON.stringify({ type: 'ack', ref, ok: true })), 50);
+			}
+		});
+		const { connection } = await openLive({ url: server.url });
+		await expect(
+			connection.send!({ type: 'save' }, { ack: true, timeoutMs: Infinity })
+		).resolves.toBeUndefined();
+	});
+
 	it('rejects pending acks when the socket closes, then reports the failure', async () => {
 		const server = await startServer({
 			onMessage(peer, message) {
