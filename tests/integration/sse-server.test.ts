@@ -2,9 +2,11 @@
  * The SSE transport, the engine and the store against a real HTTP server on 127.0.0.1.
  * Real timers and sockets throughout; scenario numbers refer to ../shared/design/SCENARIOS.md.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fallback, polling, sse } from '../../src/lib/core/index.js';
+import { createLiveSource, fallback, polling, sse } from '../../src/lib/core/index.js';
 import {
 	closeAllServers,
 	createTaskSource,
@@ -409,5 +411,95 @@ describe('SSE against a real server', () => {
 		server.upsert(taskId(1), { title: 'one stream only' });
 		await waitConverged(source, server);
 		expectNoDuplicates(source);
+	});
+});
+
+describe('SSE ids and timeouts against a real server', () => {
+	/** A server whose nth stream request is answered by `replies[n]` (the last one repeats). */
+	async function streamServer(replies: Array<(res: ServerResponse) => void>) {
+		const requests: IncomingMessage[] = [];
+		const server = createServer((req, res) => {
+			requests.push(req);
+			res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+			replies[Math.min(requests.length, replies.length) - 1]!(res);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`;
+		cleanups.push(async () => {
+			server.closeAllConnections();
+			await new Promise((resolve) => server.close(resolve));
+		});
+		return { url, requests };
+	}
+	const cleanups: Array<() => unknown> = [];
+	afterEach(async () => {
+		for (const cleanup of cleanups.splice(0)) await cleanup();
+	});
+
+	/** The header's bytes as they came over the wire (Node reads header bytes as Latin-1). */
+	const rawLastEventId = (req: IncomingMessage) => {
+		const value = req.headers['last-event-id'];
+		return value === undefined ? undefined : Buffer.from(String(value), 'latin1');
+	};
+
+	it('S30 a non-ASCII id round-trips through a real reconnect as UTF-8; an id-only block moves it too', async () => {
+		const id = 'ключ-日本-😀';
+		const { url, requests } = await streamServer([
+			(res) => res.end(`id: ${id}\nevent: snapshot\ndata: [{"id":"a","version":1}]\n\n`),
+			(res) => res.end('event: upsert\ndata: {"id":"b","version":1}\n\nid: 新しい\n\n'),
+			() => {}
+		]);
+		const live = createLiveSource<{ id: string; version: number }>({
+			transport: sse({ url, mode: 'fetch' }),
+			version: (item) => item.version,
+			retry: { baseDelay: 20, minDelay: 10, maxDelay: 40 }
+		});
+		live.start();
+		cleanups.push(() => live.stop());
+		await vi.waitFor(() => expect(requests).toHaveLength(3));
+		expect(rawLastEventId(requests[0]!)).toBeUndefined();
+		expect(rawLastEventId(requests[1]!)).toEqual(Buffer.from(id, 'utf8'));
+		expect(rawLastEventId(requests[2]!)?.toString('utf8')).toBe('新しい');
+		expect(live.connection.lastEventId).toBe('新しい');
+		expect(
+			live.store
+				.getSnapshot()
+				.items.map((item) => item.id)
+				.sort()
+		).toEqual(['a', 'b']);
+	});
+
+	it('S28 response headers that never come: the attempt times out (error.code "timeout") and the engine retries', async () => {
+		const server = await startTaskServer({ tasks: 2 });
+		server.streamReplies.push({ kind: 'hang' });
+		const source = createTaskSource(server, {
+			transport: sse({ url: server.streamUrl, mode: 'fetch', connectTimeout: 150 })
+		});
+		const started = performance.now();
+		source.start();
+		await vi.waitFor(() => expect(source.connection.getSnapshot().status).toBe('reconnecting'));
+		expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+		expect(source.connection.getSnapshot().error).toMatchObject({
+			code: 'timeout',
+			retryable: true,
+			transport: 'sse'
+		});
+		// The hung request was released, and the next attempt gets the list.
+		await waitConverged(source, server);
+		await vi.waitFor(() => expect(server.openRequests).toBe(1));
+	});
+
+	it('S28 fallback(sse, polling) with a stream whose headers never come: the list arrives by polling', async () => {
+		const server = await startTaskServer({ tasks: 3 });
+		server.defaultStream = { kind: 'hang' };
+		const source = createTaskSource(server, {
+			transport: fallback(
+				sse({ url: server.streamUrl, mode: 'fetch', connectTimeout: 200 }),
+				polling({ url: server.tasksUrl, interval: 100 })
+			)
+		});
+		source.start();
+		await waitConverged(source, server, 3000);
+		expect(source.connection.getSnapshot()).toMatchObject({ transport: 'polling', degraded: true });
 	});
 });

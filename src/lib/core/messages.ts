@@ -15,6 +15,10 @@ export const unsupported = (what: string) => `${what} is not available in this e
 export const notLoaded = (module: string) => `Could not load ${module} (needed for fetch-mode SSE)`;
 export const eventSourceError = (url: string) =>
 	`EventSource to ${url} failed (the browser does not say why: network, HTTP status or content type)`;
+export const eventTooLarge = (max: number) =>
+	`Dropped an event whose data is longer than ${max} characters (maxEventSize)`;
+export const lineTooLong = (url: string, max: number) =>
+	`${url} sent a line longer than ${max} characters without ending it`;
 export const silence = (ms: number) => `Nothing arrived for ${ms} ms`;
 export const invalidJson = (event: string | undefined) =>
 	`Dropped a message${event ? ` (event "${event}")` : ''} that is not valid JSON`;

@@ -6,6 +6,7 @@ import {
 	type SinkCall
 } from '../../../../tests/helpers/recording-sink.js';
 import { createFakeEnv } from '../../../../tests/helpers/fake-env.js';
+import { DecodeError } from '../errors.js';
 import type { Env } from '../env/env.js';
 import { sse, type SseOptions } from './sse.js';
 import type { Transport, TransportConnection } from './types.js';
@@ -550,5 +551,475 @@ describe('sse() in fetch mode', () => {
 		await settle();
 		expect(attempt.calls).toEqual([]);
 		expect(requests.every((request) => request.signal.aborted)).toBe(true);
+	});
+});
+
+/** An env whose fetch answers with `respond` and records each request. */
+function fetchEnv(respond: (init: RequestInit) => Response | Promise<Response>) {
+	const requests: Array<{ url: string; init: RequestInit }> = [];
+	const env = createFakeEnv({
+		fetch: async (input, init = {}) => {
+			requests.push({ url: String(input), init });
+			return respond(init);
+		}
+	});
+	return { env, requests };
+}
+
+/** A fetch that never answers, and rejects when its request is aborted. */
+const hangingFetch = (init: RequestInit) =>
+	new Promise<Response>((_, reject) => {
+		init.signal?.addEventListener('abort', () => reject(init.signal!.reason));
+	});
+
+/** A fetch-mode attempt over a stream the test writes to. */
+function openControlled(options: Partial<SseOptions> = {}, lastEventId?: string) {
+	const body = controlledStream();
+	const { env, requests } = fetchEnv(() => eventStream(body.stream));
+	const attempt = open(fetchSse(options), { env, lastEventId });
+	return { ...attempt, body, requests };
+}
+
+const lastEventIdHeader = (init: RequestInit) => new Headers(init.headers).get('last-event-id');
+/** A ByteString header value read back as the UTF-8 it carries. */
+const fromByteString = (value: string) =>
+	new TextDecoder().decode(Uint8Array.from(value, (c) => c.charCodeAt(0)));
+
+describe('S30 fetch mode: nothing escapes, every attempt ends', () => {
+	const unhandled: unknown[] = [];
+	const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+	beforeAll(() => void process.on('unhandledRejection', onUnhandled));
+	afterAll(() => void process.off('unhandledRejection', onUnhandled));
+	afterEach(() => expect(unhandled.splice(0)).toEqual([]));
+
+	it.each(['ключ-日本-😀', 'é', 'a\u2028b'])(
+		'S30 a Last-Event-ID of %j is sent as its UTF-8 bytes, and the attempt opens',
+		async (id) => {
+			const { env, requests } = fetchEnv(() => eventStream(streamOf([bytes('data: a\n\n')])));
+			const attempt = open(fetchSse({ resumable: true }), { env, lastEventId: id });
+			await vi.waitFor(() => expect(attempt.types()).toContain('ended'));
+			expect(attempt.calls[0]).toEqual({ type: 'opened', info: { resumed: true } });
+			const header = lastEventIdHeader(requests[0]!.init)!;
+			expect([...header].every((c) => c.charCodeAt(0) <= 0xff)).toBe(true);
+			expect(fromByteString(header)).toBe(id);
+		}
+	);
+
+	it.each(['line\nbreak', 'carriage\rreturn', 'nul\0byte'])(
+		'S30 a lastEventId that no header can carry (%j) is not sent: the attempt opens, not resumed',
+		async (id) => {
+			const { env, requests } = fetchEnv(() => eventStream(streamOf([bytes('data: a\n\n')])));
+			const attempt = open(fetchSse({ resumable: true }), { env, lastEventId: id });
+			await vi.waitFor(() => expect(attempt.types()).toContain('ended'));
+			expect(attempt.types()).toEqual(['opened', 'message', 'ended']);
+			expect(attempt.calls[0]).toEqual({ type: 'opened', info: { resumed: false } });
+			expect(lastEventIdHeader(requests[0]!.init)).toBeNull();
+		}
+	);
+
+	it('S30 request headers the platform refuses fail the attempt, not retryable, and nothing escapes', async () => {
+		const { env, requests } = fetchEnv(() => eventStream(streamOf([])));
+		const attempt = open(fetchSse({ headers: { 'x-token': 'a\nb' } }), { env });
+		await vi.waitFor(() => expect(attempt.types()).toContain('failed'));
+		expect(attempt.types()).toEqual(['failed']);
+		expect(attempt.failure()).toMatchObject({
+			code: 'protocol',
+			retryable: false,
+			transport: 'sse'
+		});
+		expect(requests).toHaveLength(0);
+	});
+
+	it('S30 an env.fetch that throws synchronously fails the attempt as a network error', async () => {
+		const env = createFakeEnv({
+			fetch: () => {
+				throw new TypeError('no fetch today');
+			}
+		});
+		const attempt = open(fetchSse(), { env });
+		await vi.waitFor(() => expect(attempt.types()).toContain('failed'));
+		expect(attempt.failure()).toMatchObject({ code: 'network', retryable: true });
+	});
+});
+
+describe('S28 connect timeout, fetch mode', () => {
+	it('S28 response headers that never arrive: failed with code timeout, retryable, the request aborted', async () => {
+		const { env, requests } = fetchEnv(hangingFetch);
+		const attempt = open(fetchSse({ connectTimeout: 40 }), { env });
+		await vi.waitFor(() => expect(attempt.types()).toContain('failed'));
+		expect(attempt.types()).toEqual(['failed']);
+		expect(attempt.failure()).toMatchObject({ code: 'timeout', retryable: true, transport: 'sse' });
+		expect(attempt.failure().message).toContain('40 ms');
+		expect(requests[0]!.init.signal!.aborted).toBe(true);
+		await settle();
+		expect(attempt.types()).toEqual(['failed']);
+	});
+
+	it('S28 the default is 5000 ms', async () => {
+		vi.useFakeTimers();
+		try {
+			const { env } = fetchEnv(hangingFetch);
+			const attempt = open(fetchSse(), { env });
+			await vi.advanceTimersByTimeAsync(4999);
+			expect(attempt.calls).toEqual([]);
+			await vi.advanceTimersByTimeAsync(1);
+			expect(attempt.types()).toEqual(['failed']);
+			expect(attempt.failure().code).toBe('timeout');
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it('S28 headers in time, then a silent stream: opened, and the timeout does not fire later', async () => {
+		const attempt = openControlled({ connectTimeout: 30 });
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['opened']));
+		await new Promise((resolve) => setTimeout(resolve, 80));
+		expect(attempt.types()).toEqual(['opened']);
+	});
+
+	it('S28 close() before the timeout leaves no timer behind', async () => {
+		vi.useFakeTimers();
+		try {
+			const { env } = fetchEnv(hangingFetch);
+			const attempt = open(fetchSse({ connectTimeout: 100 }), { env });
+			attempt.connection.close();
+			expect(vi.getTimerCount()).toBe(0);
+			await vi.advanceTimersByTimeAsync(200);
+			expect(attempt.calls).toEqual([]);
+		} finally {
+			vi.useRealTimers();
+		}
+	});
+
+	it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '5000'])(
+		'S28 connectTimeout %j is rejected with a TypeError naming it',
+		(value) => {
+			expect(() => sse({ url: URL_, connectTimeout: value as number })).toThrow(/`connectTimeout`/);
+		}
+	);
+});
+
+describe('S08 S09 fetch mode follows the spec where eventsource-parser alone does not', () => {
+	it('S09 an id in a block without data moves the last event id (a hint), as the spec says', async () => {
+		const calls = await deliver([bytes('id: 1\ndata: a\n\nid: 2\n\nid\n\nid: 3\n\n: c\n\n')]);
+		expect(calls.filter((c) => c.type !== 'opened' && c.type !== 'ended')).toEqual([
+			{ type: 'message', data: 'a', meta: { id: '1', event: undefined } },
+			{ type: 'hint', hints: { lastEventId: '2' } },
+			{ type: 'hint', hints: { lastEventId: '' } },
+			{ type: 'hint', hints: { lastEventId: '3' } },
+			{ type: 'heartbeat' }
+		]);
+	});
+
+	it('S09 a heartbeat event with an id moves the last event id too', async () => {
+		const calls = await deliver([bytes('id: 9\nevent: ping\ndata: {}\n\n')]);
+		expect(calls.map((c) => c.type)).toEqual(['opened', 'heartbeat', 'hint', 'ended']);
+		expect(calls[2]).toEqual({ type: 'hint', hints: { lastEventId: '9' } });
+	});
+
+	it('S08 an event ended by CR at the end of a chunk is dispatched at once, while the stream stays open', async () => {
+		const attempt = openControlled();
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['opened']));
+		attempt.body.push('data: x\r\r');
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['opened', 'message']));
+		// The LF that may follow belongs to the CR before it: not another blank line.
+		attempt.body.push('\ndata: y\r\n\r\n');
+		await vi.waitFor(() => expect(attempt.messages().map((m) => m.data)).toEqual(['x', 'y']));
+	});
+
+	it('S08 a first line starting with "ï»¿" (a BOM read as Latin-1) is not a BOM: that field is unknown', async () => {
+		const calls = await deliver([bytes('ï»¿data: hidden\n\ndata: shown\n\n')]);
+		expect(calls.filter((c) => c.type === 'message').map((c) => c.data)).toEqual(['shown']);
+	});
+});
+
+describe('S32 hostile sizes', () => {
+	it('S32 an event over maxEventSize is dropped with a DecodeError; the stream goes on and its id counts', async () => {
+		const calls = await deliverWith({ maxEventSize: 5 }, [
+			bytes('data: 12345\n\nid: 7\nevent: upsert\ndata: 123\ndata: 45\n\ndata: ok\n\n')
+		]);
+		expect(calls.map((c) => c.type)).toEqual([
+			'opened',
+			'message',
+			'dropped',
+			'hint',
+			'message',
+			'ended'
+		]);
+		expect(calls[1]).toMatchObject({ data: '12345' });
+		const dropped = calls[2] as Extract<Call, { type: 'dropped' }>;
+		expect(dropped.error).toBeInstanceOf(DecodeError);
+		expect(dropped.error.message).toContain('5 characters');
+		expect(calls[3]).toEqual({ type: 'hint', hints: { lastEventId: '7' } });
+		expect(calls[4]).toMatchObject({ data: 'ok' });
+	});
+
+	it('S32 the default limit is 1 MiB of data', async () => {
+		const mib = 1_048_576;
+		const calls = await deliver([
+			bytes(`data: ${'a'.repeat(mib)}\n\ndata: ${'b'.repeat(mib + 1)}\n\ndata: after\n\n`)
+		]);
+		expect(calls.map((c) => c.type)).toEqual(['opened', 'message', 'dropped', 'message', 'ended']);
+		expect((calls[1] as Extract<Call, { type: 'message' }>).data).toHaveLength(mib);
+	});
+
+	it('S32 an event of endless data lines is not kept: dropped at its end, the connection open', async () => {
+		const attempt = openControlled({ maxEventSize: 100 });
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['opened']));
+		for (let i = 0; i < 200; i++) attempt.body.push(`data: ${'x'.repeat(50)}\n`);
+		attempt.body.push('\ndata: next\n\n');
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['opened', 'dropped', 'message']));
+	});
+
+	it('S32 a line that never ends fails the attempt (protocol, retryable) once it passes the limit plus 4096, and releases the stream', async () => {
+		const { env, state } = cancelTrackingEnv();
+		const body = controlledStream();
+		serve(() => eventStream(body.stream));
+		const attempt = open(fetchSse({ maxEventSize: 1000 }), { env });
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['opened']));
+		let sent = 0;
+		while (!attempt.types().includes('failed') && sent < 100_000) {
+			body.push('data: ' + 'x'.repeat(994));
+			sent += 1000;
+			await new Promise((resolve) => setTimeout(resolve, 0));
+		}
+		expect(attempt.types()).toEqual(['opened', 'failed']);
+		expect(sent).toBeLessThanOrEqual(1000 + 4096 + 2000);
+		expect(attempt.failure()).toMatchObject({ code: 'protocol', retryable: true });
+		await vi.waitFor(() => expect(state.cancelled).toBe(true));
+	});
+
+	it.each([0, -5, Number.NaN, '10'])(
+		'S32 maxEventSize %j is rejected with a TypeError naming it',
+		(value) => {
+			expect(() => sse({ url: URL_, maxEventSize: value as number })).toThrow(/`maxEventSize`/);
+		}
+	);
+});
+
+async function deliverWith(options: Partial<SseOptions>, chunks: Uint8Array[]): Promise<Call[]> {
+	serve(() => eventStream(streamOf(chunks)));
+	const attempt = open(fetchSse(options));
+	await vi.waitFor(() => expect(attempt.types()).toContain('ended'));
+	return attempt.calls;
+}
+
+/** Enough of the browser's EventSource for the adapter; the test drives it. */
+class FakeEventSource extends EventTarget {
+	static readonly CONNECTING = 0;
+	static readonly OPEN = 1;
+	static readonly CLOSED = 2;
+	static last: FakeEventSource | undefined;
+	readyState = 0;
+	closed = false;
+	constructor(
+		readonly url: string,
+		readonly init?: EventSourceInit
+	) {
+		super();
+		FakeEventSource.last = this;
+	}
+	close() {
+		this.readyState = 2;
+		this.closed = true;
+	}
+	open() {
+		this.readyState = 1;
+		this.dispatchEvent(new Event('open'));
+	}
+	emit(type: string, data: string, lastEventId = '') {
+		this.dispatchEvent(new MessageEvent(type, { data, lastEventId }));
+	}
+	/** The browser reports an error: CLOSED when it gives up, CONNECTING when it would reconnect. */
+	error(readyState: 0 | 2) {
+		this.readyState = readyState;
+		this.dispatchEvent(new Event('error'));
+	}
+}
+
+function openEs(
+	options: Partial<SseOptions> = {},
+	{
+		lastEventId,
+		respond = () => new Response(null, { status: 500 })
+	}: { lastEventId?: string; respond?: (init: RequestInit) => Response | Promise<Response> } = {}
+) {
+	const { env, requests } = fetchEnv(respond);
+	const esEnv = Object.create(env, {
+		EventSource: { value: FakeEventSource as unknown as typeof EventSource }
+	}) as Env;
+	const attempt = open(sse({ url: URL_, mode: 'eventsource', ...options }), {
+		env: esEnv,
+		lastEventId
+	});
+	return { ...attempt, source: FakeEventSource.last!, requests };
+}
+
+/** A response whose body records whether it was cancelled. */
+function trackedResponse(status: number, headers: Record<string, string> = {}) {
+	const state = { cancelled: false };
+	const body = new ReadableStream<Uint8Array>({
+		cancel: () => void (state.cancelled = true)
+	});
+	const hasBody = status !== 204 && status !== 205;
+	return { response: new Response(hasBody ? body : null, { status, headers }), state };
+}
+
+describe('S34 EventSource mode classifies what can never succeed', () => {
+	it.each([
+		[401, { code: 'http', status: 401, retryable: false }],
+		[404, { code: 'http', status: 404, retryable: false }],
+		[410, { code: 'http', status: 410, retryable: false }]
+	])(
+		'S34 the browser gives up, a plain request answers %i: terminal failure',
+		async (status, error) => {
+			const { response, state } = trackedResponse(status, { 'content-type': 'text/plain' });
+			const attempt = openEs({ withCredentials: true }, { respond: () => response });
+			attempt.source.error(2);
+			await vi.waitFor(() => expect(attempt.types()).toEqual(['failed']));
+			expect(attempt.failure()).toMatchObject({ ...error, transport: 'sse' });
+			expect(attempt.requests).toHaveLength(1);
+			const { url, init } = attempt.requests[0]!;
+			expect(url).toBe(URL_);
+			expect(new Headers(init.headers).get('accept')).toBe('text/event-stream');
+			expect(init.credentials).toBe('include');
+			expect(init.method ?? 'GET').toBe('GET');
+			// Only the status was wanted: the body is released at once.
+			expect(state.cancelled).toBe(true);
+			expect(attempt.source.closed).toBe(true);
+		}
+	);
+
+	it.each([204, 205])('S34 a plain request answers %i: ended for good', async (status) => {
+		const attempt = openEs({}, { respond: () => new Response(null, { status }) });
+		attempt.source.error(2);
+		await vi.waitFor(() =>
+			expect(attempt.calls).toEqual([{ type: 'ended', info: { final: true } }])
+		);
+		expect(attempt.requests[0]!.init.credentials).toBe('same-origin');
+	});
+
+	it('S34 an HTML page (a captive portal): content-type error, not retryable', async () => {
+		const { response, state } = trackedResponse(200, { 'content-type': 'text/html' });
+		const attempt = openEs({}, { respond: () => response });
+		attempt.source.error(2);
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['failed']));
+		expect(attempt.failure()).toMatchObject({ code: 'content-type', retryable: false });
+		expect(state.cancelled).toBe(true);
+	});
+
+	it.each([429, 503])('S34 %i: retryable, with Retry-After', async (status) => {
+		const attempt = openEs(
+			{},
+			{ respond: () => new Response('busy', { status, headers: { 'retry-after': '7' } }) }
+		);
+		attempt.source.error(2);
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['failed']));
+		expect(attempt.failure()).toMatchObject({
+			code: 'http',
+			status,
+			retryable: true,
+			retryAfterMs: 7000
+		});
+	});
+
+	it('S34 the plain request fails too: a retryable network error', async () => {
+		const attempt = openEs(
+			{},
+			{
+				respond: () => {
+					throw new TypeError('Failed to fetch');
+				}
+			}
+		);
+		attempt.source.error(2);
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['failed']));
+		expect(attempt.failure()).toMatchObject({ code: 'network', retryable: true });
+	});
+
+	it('S34 the plain request finds an event stream (the browser failed for a reason it hides): retryable', async () => {
+		const attempt = openEs({}, { respond: () => eventStream(streamOf([bytes('data: a\n\n')])) });
+		attempt.source.error(2);
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['failed']));
+		expect(attempt.failure()).toMatchObject({ code: 'network', retryable: true });
+	});
+
+	it('S05 an error while the browser would reconnect (a dropped stream) is a retryable network failure, with no request', async () => {
+		const attempt = openEs();
+		attempt.source.open();
+		attempt.source.error(0);
+		expect(attempt.types()).toEqual(['opened', 'failed']);
+		expect(attempt.failure()).toMatchObject({ code: 'network', retryable: true });
+		expect(attempt.source.closed).toBe(true);
+		await settle();
+		expect(attempt.requests).toHaveLength(0);
+	});
+
+	it('S12 close() while the plain request is under way aborts it and reports nothing', async () => {
+		const attempt = openEs({}, { respond: hangingFetch });
+		attempt.source.error(2);
+		await vi.waitFor(() => expect(attempt.requests).toHaveLength(1));
+		attempt.connection.close();
+		expect(attempt.requests[0]!.init.signal!.aborted).toBe(true);
+		await settle();
+		expect(attempt.calls).toEqual([]);
+	});
+});
+
+describe('EventSource mode', () => {
+	it('S28 an EventSource that never opens fails with code timeout after connectTimeout, and is closed', async () => {
+		const attempt = openEs({ connectTimeout: 30 });
+		await vi.waitFor(() => expect(attempt.types()).toEqual(['failed']));
+		expect(attempt.failure()).toMatchObject({ code: 'timeout', retryable: true, transport: 'sse' });
+		expect(attempt.source.closed).toBe(true);
+	});
+
+	it('S28 the timeout stops once the EventSource opens', async () => {
+		const attempt = openEs({ connectTimeout: 30 });
+		attempt.source.open();
+		await new Promise((resolve) => setTimeout(resolve, 60));
+		expect(attempt.types()).toEqual(['opened']);
+	});
+
+	it('S30 the last event id goes in the query parameter as percent-encoded UTF-8', () => {
+		const id = 'ключ-日本-😀 &=?';
+		const attempt = openEs({}, { lastEventId: id });
+		const url = new URL(attempt.source.url);
+		expect(url.searchParams.get('lastEventId')).toBe(id);
+		expect(url.search).toContain(encodeURIComponent('ключ'));
+	});
+
+	it('S09 a resumed stream: an id-less first event keeps the id the engine resumed from', () => {
+		const attempt = openEs({}, { lastEventId: '7' });
+		attempt.source.open();
+		// A new EventSource's own last event id is empty until the stream sends one.
+		attempt.source.emit('upsert', '{}', '');
+		attempt.source.emit('upsert', '{}', '8');
+		attempt.source.emit('message', '{}', '8');
+		expect(attempt.messages().map((m) => m.meta)).toEqual([
+			{ id: undefined, event: 'upsert' },
+			{ id: '8', event: 'upsert' },
+			{ id: undefined, event: undefined }
+		]);
+	});
+
+	it('events named open or error are data, not the connection', () => {
+		const attempt = openEs({ events: ['error', 'open'] });
+		attempt.source.open();
+		attempt.source.emit('error', 'e');
+		attempt.source.emit('open', 'o');
+		expect(attempt.types()).toEqual(['opened', 'message', 'message']);
+		expect(attempt.source.closed).toBe(false);
+	});
+
+	it('S32 an event over maxEventSize is dropped; the stream goes on and its id counts', () => {
+		const attempt = openEs({ maxEventSize: 3 });
+		attempt.source.open();
+		attempt.source.emit('upsert', 'abcd', '5');
+		attempt.source.emit('upsert', 'abc', '5');
+		expect(attempt.types()).toEqual(['opened', 'dropped', 'hint', 'message']);
+		expect(attempt.calls[2]).toEqual({ type: 'hint', hints: { lastEventId: '5' } });
+		expect(attempt.messages()[0]!.meta).toEqual({ id: undefined, event: 'upsert' });
+		expect(attempt.source.closed).toBe(false);
 	});
 });
