@@ -76,7 +76,7 @@ export const connectionLost = (url: string, reason: string) =>
 export const unrequestedNotModified = (url: string) =>
 	`${url} answered 304 Not Modified to a request that named no ETag (a proxy or cache answering for another client?); the list was not loaded`;
 export const emptyAck = () =>
-	'The server refused the message: its answer was {}, which is what an Error becomes in JSON (socket.io sends an ack argument as JSON). To refuse, answer { ok: false, error: message }; to accept, { ok: true }';
+	'The server refused the message with {}, which is what an Error becomes in JSON: answer { ok: false, error: message } to refuse, { ok: true } to accept';
 export const messageTooLarge = (size: number, max: number, unit: string) =>
 	`Dropped a message of ${size} ${unit}, over the limit of ${max} (maxMessageSize)`;
 export const undecodable = (cause: unknown) =>
