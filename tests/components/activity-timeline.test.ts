@@ -6,6 +6,7 @@ import { ActivityTimeline } from '../../src/lib/index.js';
 import { createFakeEnv, type FakeEnv } from '../helpers/fake-env.js';
 import { fakeTransport } from '../helpers/fake-transport.js';
 import ItemsHarness from '../harness/items-harness.svelte';
+import LiveCustomRow from '../harness/live-custom-row.svelte';
 import LiveHarness from '../harness/live-harness.svelte';
 
 const NOW = Date.UTC(2026, 0, 15, 12);
@@ -366,5 +367,151 @@ describe('S33 strings that name Object.prototype members', () => {
 			}),
 			{ numRuns: 40 }
 		);
+	});
+});
+
+describe('S30 toggles whose change fails or cannot apply', () => {
+	interface Ticket {
+		id: number;
+		title: string;
+		status: 'open' | 'closed';
+		version: number;
+	}
+	const ticket = (id: number, status: Ticket['status'] = 'open'): Ticket => ({
+		id,
+		title: `Ticket ${id}`,
+		status,
+		version: 1
+	});
+	// The harness's props are untyped rows: the callbacks take `unknown`, as there.
+	const getDone = (t: unknown) => (t as Ticket).status === 'closed';
+
+	/** Rejections nobody handled while `run` and the ticks after it ran. */
+	async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
+		const seen: unknown[] = [];
+		const listener = (reason: unknown) => seen.push(reason);
+		process.on('unhandledRejection', listener);
+		try {
+			await run();
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		} finally {
+			process.off('unhandledRejection', listener);
+		}
+		return seen;
+	}
+
+	it('S30 a custom getDone without a toggle option offers no checkbox: the done state reads as text', () => {
+		const transport = fakeTransport('sse');
+		const commit = vi.fn(async (change: { item: unknown }) => change.item);
+		render(LiveHarness, {
+			source: { transport, initial: [ticket(1), ticket(2, 'closed')], env, commit },
+			timeline: { getDone }
+		});
+		expect(screen.queryByRole('checkbox')).toBeNull();
+		const rows = screen.getAllByRole('listitem');
+		expect(rows[0]).not.toHaveAttribute('data-done');
+		expect(rows[1]).toHaveAttribute('data-done', 'true');
+		expect(within(rows[1]!).getByText('(done)')).toBeInTheDocument();
+		expect(commit).not.toHaveBeenCalled();
+	});
+
+	it('S30 a custom getDone with a toggle option saying what to change gets a working checkbox', async () => {
+		const transport = fakeTransport('sse');
+		const commit = vi.fn(async ({ item }: { item: unknown }) => ({
+			...(item as Ticket),
+			version: 2
+		}));
+		const toggle = (item: unknown): Ticket => {
+			const t = item as Ticket;
+			return { ...t, status: t.status === 'closed' ? 'open' : 'closed' };
+		};
+		render(LiveHarness, {
+			source: { transport, initial: [ticket(1)], env, commit, toggle },
+			timeline: { getDone }
+		});
+		const box = screen.getByRole('checkbox', { name: 'Ticket 1' });
+		expect(box).not.toBeChecked();
+		await fireEvent.click(box);
+		await vi.waitFor(() => {
+			settle();
+			expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'settled');
+		});
+		expect(screen.getByRole('checkbox')).toBeChecked();
+		expect(commit).toHaveBeenCalledWith(
+			expect.objectContaining({ item: expect.objectContaining({ status: 'closed' }) })
+		);
+	});
+
+	it('S30 a toggle that cannot apply (no boolean `done`) goes to onError, with no unhandled rejection', async () => {
+		const transport = fakeTransport('sse');
+		const onError = vi.fn();
+		const commit = vi.fn(async (change: { item: unknown }) => change.item);
+		render(LiveCustomRow, {
+			source: { transport, initial: [ticket(1)], env, commit, onError },
+			timeline: { getDone }
+		});
+		expect(screen.getByTestId('row-1')).toHaveTextContent('Ticket 1: settled, canToggle false');
+		const unhandled = await unhandledDuring(async () => {
+			await fireEvent.click(screen.getByRole('button', { name: 'toggle 1' }));
+			await fireEvent.click(screen.getByRole('button', { name: 'retry 1' }));
+		});
+		expect(unhandled).toEqual([]);
+		expect(onError).toHaveBeenCalledWith(expect.objectContaining({ name: 'MutationError' }));
+		expect(commit).not.toHaveBeenCalled();
+	});
+
+	it('S30 a commit that rejects marks the row failed and reaches onError; toggle and retry leave no unhandled rejection', async () => {
+		const transport = fakeTransport('sse');
+		const onError = vi.fn();
+		let commits = 0;
+		const commit = async (): Promise<Task> => {
+			commits++;
+			throw new Error('HTTP 500');
+		};
+		render(LiveHarness, {
+			source: { transport, initial: [task(1)], env, commit, onError }
+		});
+		const unhandled = await unhandledDuring(async () => {
+			await fireEvent.click(screen.getByRole('checkbox', { name: 'Task 1' }));
+			await vi.waitFor(() => {
+				settle();
+				expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'failed');
+			});
+			await fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+			await vi.waitFor(() => {
+				settle();
+				expect(commits).toBe(2);
+				expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'failed');
+			});
+		});
+		expect(unhandled).toEqual([]);
+		expect(onError).toHaveBeenCalled();
+	});
+
+	it('S30 with items, an onToggle or onRetry that rejects marks nothing and is not left unhandled', async () => {
+		// Plain functions: a vi.fn() handles the promises it returns, to record how they settled.
+		const calls = { toggle: 0, retry: 0 };
+		const onToggle = async () => {
+			calls.toggle++;
+			throw new Error('refused');
+		};
+		const onRetry = () => {
+			calls.retry++;
+			return Promise.reject(new Error('still down'));
+		};
+		render(ActivityTimeline<Task>, {
+			items: [task(1)],
+			state: { status: 'failed', loaded: true },
+			onToggle,
+			onRetry
+		});
+		const unhandled = await unhandledDuring(async () => {
+			await fireEvent.click(screen.getByRole('checkbox', { name: 'Task 1' }));
+			await fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+		});
+		expect(unhandled).toEqual([]);
+		expect(calls).toEqual({ toggle: 1, retry: 1 });
+		expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'settled');
+		expect(screen.getByRole('checkbox')).not.toBeChecked();
 	});
 });

@@ -37,6 +37,8 @@ export interface Live<T> {
 	resume(): void;
 	/** Whether a change can be sent (a `commit` option or a two-way transport). */
 	readonly canMutate: boolean;
+	/** Whether a `toggle` option says what `toggle(key)` changes; without one it flips a boolean `done`. */
+	readonly customToggle: boolean;
 }
 
 /**
@@ -110,6 +112,9 @@ class LiveResource<T> implements Live<T> {
 	get canMutate() {
 		return this.#options.commit !== undefined || this.#options.transport?.bidirectional === true;
 	}
+	get customToggle() {
+		return this.#options.toggle !== undefined;
+	}
 	toggle(key: RecordKey) {
 		return this.#store().toggle(key);
 	}
@@ -157,6 +162,9 @@ export function createLive<T>(getOptions: () => LiveSourceOptions<T>): Live<T> {
 		},
 		get canMutate() {
 			return resource.canMutate;
+		},
+		get customToggle() {
+			return resource.customToggle;
 		},
 		toggle: (key) => resource.toggle(key),
 		mutate: (key, change) => resource.mutate(key, change),

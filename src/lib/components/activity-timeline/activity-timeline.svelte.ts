@@ -12,11 +12,44 @@ interface Source<T> {
 	rows: readonly Row<T>[];
 	loaded: boolean;
 	state: Partial<ConnectionState>;
+	/** Whether a change can be sent at all. */
 	canToggle: boolean;
+	/**
+	 * Whether the app says what a toggle changes (`onToggle`, or a `toggle` option); otherwise it
+	 * flips a boolean `done`, which only the default `getDone` is sure to read.
+	 */
+	customToggle: boolean;
+	/** Never throws, and never leaves a rejection unhandled. */
 	toggle(row: Row<T>): void;
+	/** Never throws, and never leaves a rejection unhandled. */
 	retry(row: Row<T>): void;
 	reconnect(): void;
 }
+
+/**
+ * Runs a change from a click handler. Its failure is shown where it belongs: the store marks the
+ * row failed and reports to `onError`; with `items`, the app owns the rows. Nothing is left to
+ * reject unhandled, and nothing escapes into the handler.
+ */
+function fireAndForget(run: () => unknown): void {
+	let result: unknown;
+	try {
+		result = run();
+	} catch {
+		return;
+	}
+	if (isThenable(result)) result.then(undefined, () => {});
+}
+
+/** Handles a rejection of what an app callback returned, if it returned a promise. */
+function settleQuietly(result: unknown): void {
+	if (isThenable(result)) result.then(undefined, () => {});
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+	(typeof value === 'object' || typeof value === 'function') &&
+	value !== null &&
+	typeof (value as { then?: unknown }).then === 'function';
 
 const field = (item: unknown, name: string): unknown =>
 	(item as Record<string, unknown> | null)?.[name];
@@ -35,7 +68,6 @@ export function defaultFields<T>(): Fields<T> {
 
 /** A connection's rows and state, or plain `items` shaped the same way. */
 export function liveSource<T>(live: Live<T>): Source<T> {
-	const swallow = () => {};
 	return {
 		get rows() {
 			return live.rows;
@@ -49,9 +81,11 @@ export function liveSource<T>(live: Live<T>): Source<T> {
 		get canToggle() {
 			return live.canMutate;
 		},
-		// The row shows the failure; nothing else needs the rejection.
-		toggle: (row) => void live.toggle(row.key).catch(swallow),
-		retry: (row) => void live.retryMutation(row.key).catch(swallow),
+		get customToggle() {
+			return live.customToggle;
+		},
+		toggle: (row) => fireAndForget(() => live.toggle(row.key)),
+		retry: (row) => fireAndForget(() => live.retryMutation(row.key)),
 		reconnect: () => live.retry()
 	};
 }
@@ -95,9 +129,11 @@ export function plainSource<T>(
 		get canToggle() {
 			return props().onToggle !== undefined;
 		},
-		toggle: (row) => void props().onToggle?.(row.item),
-		retry: (row) => void props().onToggle?.(row.item),
-		reconnect: () => props().onRetry?.()
+		customToggle: true,
+		// The app's own callbacks: what they throw is theirs to see; a rejection marks nothing.
+		toggle: (row) => settleQuietly(props().onToggle?.(row.item)),
+		retry: (row) => settleQuietly(props().onToggle?.(row.item)),
+		reconnect: () => settleQuietly(props().onRetry?.())
 	};
 }
 
@@ -163,6 +199,15 @@ export class TimelineState<T> {
 			? status
 			: undefined;
 	});
+}
+
+/**
+ * Whether rows get a toggle: a change can be sent, and it changes what the checkbox shows. The
+ * default toggle flips a boolean `done`, which a custom `getDone` may not read: with one, the app
+ * must say what a toggle changes (a `toggle` option, or `onToggle` with `items`).
+ */
+export function togglable(source: Source<unknown>, customDone: boolean): boolean {
+	return source.canToggle && (!customDone || source.customToggle);
 }
 
 export function rowContext<T>(

@@ -47,10 +47,14 @@ export interface TimelineRowContext<T> {
 	/** The item's time as an ISO string, for `<time datetime>`. */
 	datetime: string | undefined;
 	done: boolean | undefined;
-	/** Whether a toggle is possible here. */
+	/** Whether a toggle is possible here (see `getDone`). */
 	canToggle: boolean;
+	/**
+	 * Toggles the row. Never throws and leaves no rejection behind: a failure shows on the row
+	 * (`status: 'failed'`) and goes to the connection's `onError`.
+	 */
 	toggle: () => void;
-	/** Sends a failed change again. */
+	/** Sends a failed change again; fails as `toggle` does. */
 	retry: () => void;
 }
 
@@ -63,10 +67,13 @@ export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElemen
 	items?: readonly T[];
 	/** With `items`: the connection state to show (loading, stale, failed...). */
 	state?: Partial<ConnectionState> & { loaded?: boolean };
-	/** With `items`: called when a row's toggle is used. Rejecting marks nothing: you own the rows. */
+	/**
+	 * With `items`: called when a row's toggle is used. A promise it returns may reject: that marks
+	 * nothing (you own the rows) and is not left unhandled.
+	 */
 	onToggle?: (item: T) => unknown;
 	/** With `items`: called by the retry button shown when `state.status` is `failed`. */
-	onRetry?: () => void;
+	onRetry?: () => unknown;
 	/**
 	 * The clock for relative times. Fixed values make rendering stable (stories, screenshots).
 	 * @defaultValue the current time, updated every 15 seconds
@@ -82,7 +89,14 @@ export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElemen
 	getActor?: (item: T) => string | undefined;
 	/** @defaultValue `item.updatedAt ?? item.createdAt ?? item.at` */
 	getTime?: (item: T) => Instant | string | undefined;
-	/** @defaultValue `item.done` */
+	/**
+	 * Whether a row is done: a row with a boolean gets a checkbox when its toggle can work, one
+	 * with `undefined` gets none. The connection's default toggle flips `item.done`, so with a
+	 * custom `getDone` the checkbox is offered only when the connection has a `toggle` option
+	 * saying what to change (`toggle: (t) => ({ ...t, status: t.status === 'closed' ? 'open' :
+	 * 'closed' })`); without one the row shows its state as text. With `items`, `onToggle` decides.
+	 * @defaultValue `item.done`
+	 */
 	getDone?: (item: T) => boolean | undefined;
 	/** Renders a row's content yourself. */
 	row?: Snippet<[TimelineRowContext<T>]>;
