@@ -289,4 +289,26 @@ describe('the SSE stream with the browser’s EventSource', () => {
 			raw.close();
 		}
 	);
+
+	it('S34 closedByServer: the engine in EventSource mode ends closed, with no retry loop', async () => {
+		const api = createScenario('closedByServer');
+		worker.use(...api.handlers);
+		const live = start({ transport: sse({ url: STREAM }) });
+		await expect.poll(() => state(live).status).toBe('closed');
+		const requests = api.requests.stream;
+		await sleep(300);
+		expect(api.requests.stream).toBe(requests);
+		expect(live.statuses).toEqual(['connecting', 'closed']);
+	});
+
+	it('S34 unauthorized: the engine in EventSource mode fails with the 401, no retry', async () => {
+		const api = createScenario('unauthorized');
+		worker.use(...api.handlers);
+		const live = start({ transport: sse({ url: STREAM }) });
+		await expect.poll(() => state(live).status).toBe('failed');
+		expect(state(live).error).toMatchObject({ code: 'http', status: 401, retryable: false });
+		const requests = api.requests.stream;
+		await sleep(300);
+		expect(api.requests.stream).toBe(requests);
+	});
 });
