@@ -657,7 +657,12 @@ describe('readReply: how a server answers a change (websocket and socket.io alik
 			reply: { error: {} },
 			read: { ok: false, error: {} }
 		},
-		{ label: '{} (an Error through socket.io)', reply: {}, read: { ok: false, error: {} } }
+		{ label: '{} (an Error through socket.io)', reply: {}, read: { ok: false, error: {} } },
+		{
+			label: 'binary data (no keys, but not a plain {})',
+			reply: new Uint8Array([1]).buffer,
+			read: { ok: true, result: new Uint8Array([1]).buffer }
+		}
 	])('$label', ({ reply, read }) => {
 		expect(readReply(reply)).toEqual(read);
 	});

@@ -48,7 +48,10 @@ export function readReply(reply: unknown): Reply {
 	if (reply.ok === false) return { ok: false, error: reply.error };
 	if (given(reply.error)) return { ok: false, error: reply.error };
 	if ('result' in reply) return { ok: true, result: reply.result };
-	if (Object.keys(reply).length === 0) return { ok: false, error: reply };
+	// Only a plain `{}`: an ArrayBuffer or a Date has no keys either.
+	const proto: unknown = Object.getPrototypeOf(reply);
+	if ((proto === Object.prototype || proto === null) && Object.keys(reply).length === 0)
+		return { ok: false, error: reply };
 	return { ok: true, result: reply };
 }
 
