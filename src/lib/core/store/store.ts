@@ -5,6 +5,17 @@ import type { MessageMeta } from '../transports/types.js';
 import { defaultDecode, type Decoder, type RecordKey, type Update } from './decode.js';
 import { reasonText } from '../protocol.js';
 import { applyPatch, carries, patchBetween, type Patch } from './patch.js';
+import {
+	applyUpdates,
+	listOf,
+	putRow,
+	sortList,
+	trimList,
+	type Batch,
+	type List,
+	type ListEntry,
+	type ListRules
+} from './list.js';
 
 /** A row as the UI renders it. */
 export interface Row<T> {
@@ -128,12 +139,6 @@ export interface RecordStore<T> {
 	dispose(): void;
 }
 
-interface Entry<T> {
-	item: T;
-	/** The mark at which the row last changed. */
-	seq: number;
-}
-
 /** A change on its way: shown over the server's row until it is confirmed or fails. */
 interface Change<T> {
 	id: string;
@@ -190,23 +195,19 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	if (!(commitTimeout > 0))
 		throw new TypeError(messages.badOption('commitTimeout', 'a number > 0', commitTimeout));
 
-	const base = new Map<string, Entry<T>>();
-	let order: string[] = [];
 	const pending = new Map<string, Change<T>[]>();
 	const failures = new Map<string, Failure<T>>();
 	const seenIds = new Set<string>();
-	const queue: Array<{ update: Update<T>; since?: number }> = [];
+	const queue: Batch<T>[] = [];
 	const listeners = new Set<(snapshot: RecordStoreSnapshot<T>) => void>();
 	const rowCache = new Map<
 		string,
-		{ entry: Entry<T>; changes: Change<T>[] | undefined; failure: unknown; row: Row<T> }
+		{ entry: ListEntry<T>; changes: Change<T>[] | undefined; failure: unknown; row: Row<T> }
 	>();
-	let seq = 0;
 	let mutationCount = 0;
 	// Mutation ids travel to the server and come back in echoes that every client sees: they must
 	// not collide between tabs, page loads or users.
 	const mutationPrefix = uniquePrefix();
-	let loaded = options.initial !== undefined;
 	let dropped = 0;
 	let dirty = false;
 	let disposed = false;
@@ -294,14 +295,15 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		}
 	}
 
-	function setBase(key: string, entry: Entry<T>, mutationId?: string) {
-		base.set(key, entry);
+	/** Sets the server's row for `key` outside a batch (a commit's answer, an accepted change). */
+	function setRow(key: string, item: T) {
+		list = putRow(list, key, item);
 		dirty = true;
-		serverRow(key, entry.item, mutationId);
+		serverRow(key, item);
 	}
 
+	/** A row left the list: what was on its way to it ends. */
 	function forget(key: string) {
-		base.delete(key);
 		for (const change of pending.get(key) ?? []) {
 			if (change.timer !== undefined) env.clearTimeout(change.timer);
 			change.controller.abort(new Error(messages.rowRemoved(key)));
@@ -312,72 +314,16 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		rowCache.delete(key);
 	}
 
-	function upsert(items: T[], mutationId?: string) {
-		for (const item of items) {
-			const key = keyFor(item);
-			if (key === undefined) continue;
-			const existing = base.get(key);
-			if (existing) {
-				const newer = compare(item, existing.item);
-				if (newer === undefined) continue;
-				if (versionOf && newer <= 0) {
-					// Older than the row: not shown. An echo still says the server applied the change.
-					if (mutationId !== undefined) confirmById(mutationId);
-					continue;
-				}
-			}
-			if (!existing) {
-				if (options.insert === 'end') order.push(key);
-				else order.unshift(key);
-			}
-			setBase(key, { item, seq: ++seq }, mutationId);
-		}
-	}
+	const rules: ListRules<T> = {
+		keyOf: keyFor,
+		compare,
+		versioned: versionOf !== undefined,
+		insert: options.insert ?? 'start',
+		// With `sort`, the order (and so which rows are last) is known only after sorting.
+		maxItems: options.sort ? undefined : maxItems
+	};
 
-	function remove(ids: RecordKey[]) {
-		const gone = new Set(ids.map(String));
-		if (![...gone].some((key) => base.has(key))) return;
-		for (const key of gone) forget(key);
-		order = order.filter((key) => !gone.has(key));
-		dirty = true;
-	}
-
-	function replace(items: T[], since: number | undefined) {
-		const next = new Map<string, Entry<T>>();
-		const nextOrder: string[] = [];
-		const changed: string[] = [];
-		for (const item of items) {
-			const key = keyFor(item);
-			if (key === undefined || next.has(key)) continue;
-			const existing = base.get(key);
-			const newer = existing ? compare(item, existing.item) : 1;
-			if (newer === undefined) continue;
-			// Same version, same row: keeping it (and its identity) re-renders and flashes nothing,
-			// as when a reconnect brings the whole list again.
-			if (existing && (existing.item === item || (versionOf && newer <= 0))) {
-				next.set(key, existing);
-			} else {
-				next.set(key, { item, seq: ++seq });
-				changed.push(key);
-			}
-			nextOrder.push(key);
-		}
-		// Rows that arrived after the snapshot was requested are newer than it: keep them.
-		const kept =
-			since === undefined
-				? []
-				: order.filter((key) => !next.has(key) && base.get(key)!.seq > since);
-		for (const key of kept) next.set(key, base.get(key)!);
-		for (const key of base.keys()) if (!next.has(key)) forget(key);
-		base.clear();
-		for (const [key, entry] of next) base.set(key, entry);
-		for (const key of changed) serverRow(key, next.get(key)!.item);
-		order = [...kept, ...nextOrder];
-		loaded = true;
-		dirty = true;
-	}
-
-	function visible(key: string, entry: Entry<T>): T {
+	function visible(key: string, entry: ListEntry<T>): T {
 		let item = entry.item;
 		for (const change of pending.get(key) ?? []) item = applyPatch(item, change.patch);
 		return item;
@@ -387,22 +333,21 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		const sort = options.sort;
 		if (!sort) return;
 		try {
-			order.sort((a, b) => sort(base.get(a)!.item, base.get(b)!.item));
+			list = sortList(list, sort);
 		} catch (cause) {
 			report(new DecodeError(messages.callbackThrew('sort', cause), undefined, undefined, cause));
 		}
+		const trimmed = trimList(list, maxItems);
+		list = trimmed.list;
+		for (const key of trimmed.removed) forget(key);
 	}
 
 	function buildSnapshot(): RecordStoreSnapshot<T> {
 		sortRows();
-		if (order.length > maxItems) {
-			for (const key of order.slice(maxItems)) forget(key);
-			order = order.slice(0, maxItems);
-		}
 		const rows: Row<T>[] = [];
 		const items: T[] = [];
-		for (const key of order) {
-			const entry = base.get(key)!;
+		for (const key of list.order) {
+			const entry = list.entries.get(key)!;
 			const changes = pending.get(key);
 			const failure = failures.get(key);
 			const cached = rowCache.get(key);
@@ -426,22 +371,29 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			rows.push(row);
 			items.push(row.item);
 		}
-		return { items, rows, loaded, dropped };
+		return { items, rows, loaded: list.loaded, dropped };
 	}
 
 	function flush() {
 		cancelFrame?.();
 		cancelFrame = undefined;
-		for (let next = queue.shift(); next; next = queue.shift()) {
-			const { update, since } = next;
-			if (update.type === 'snapshot') replace(update.items, since);
-			else if (update.type === 'upsert') {
-				upsert(update.items, update.mutationId);
-				// The echo of our own change: the server applied it, whatever row it came with.
-				if (update.mutationId !== undefined) confirmById(update.mutationId);
-				if (!loaded) dirty = true;
-				loaded = true;
-			} else remove(update.ids);
+		if (queue.length > 0) {
+			const wasLoaded = list.loaded;
+			const result = applyUpdates(list, queue.splice(0), rules);
+			list = result.list;
+			if (list.loaded !== wasLoaded) dirty = true;
+			for (const event of result.events) {
+				if (event.type === 'row') {
+					dirty = true;
+					serverRow(event.key, event.item, event.mutationId);
+				} else if (event.type === 'removed') {
+					dirty = true;
+					forget(event.key);
+				} else {
+					// The echo of our own change: the server applied it, whatever row it came with.
+					confirmById(event.mutationId);
+				}
+			}
 		}
 		if (!dirty || disposed) return;
 		dirty = false;
@@ -464,29 +416,24 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		schedule();
 	}
 
-	for (const item of options.initial ?? []) {
-		const key = keyFor(item);
-		if (key === undefined || base.has(key)) continue;
-		base.set(key, { item, seq: ++seq });
-		order.push(key);
-	}
+	let list: List<T> = listOf(options.initial ?? [], rules, options.initial !== undefined);
 	dropped = 0;
 	snapshot = buildSnapshot();
 
 	/** The server accepted the change: its fields become the row's until the server's own row arrives. */
 	function accepted(change: Change<T>, row: T | undefined) {
-		const entry = base.get(change.key);
+		const entry = list.entries.get(change.key);
 		let item: T | undefined;
 		if (entry) {
 			const newer = row === undefined ? undefined : compare(row, entry.item);
 			if (row !== undefined && newer !== undefined && newer >= 0) {
-				setBase(change.key, { item: row, seq: ++seq });
+				setRow(change.key, row);
 				item = row;
 			} else {
 				item = carries(entry.item, change.patch)
 					? entry.item
 					: applyPatch(entry.item, change.patch);
-				if (item !== entry.item) setBase(change.key, { item, seq: ++seq });
+				if (item !== entry.item) setRow(change.key, item);
 			}
 		}
 		changed();
@@ -501,9 +448,9 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		const entry = [...failures].find(([, failure]) => failure.id === mutationId);
 		if (entry) {
 			failures.delete(entry[0]);
-			const row = base.get(entry[0]);
+			const row = list.entries.get(entry[0]);
 			if (row && !carries(row.item, entry[1].patch))
-				setBase(entry[0], { item: applyPatch(row.item, entry[1].patch), seq: ++seq });
+				setRow(entry[0], applyPatch(row.item, entry[1].patch));
 			changed();
 		}
 	}
@@ -512,7 +459,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		if (!take(change)) return;
 		if (!change.controller.signal.aborted) change.controller.abort(cause);
 		const { key, patch } = change;
-		const entry = base.get(key);
+		const entry = list.entries.get(key);
 		// The server's row already has what was asked for (its update came first): nothing failed.
 		if (entry && patch.size > 0 && carries(entry.item, patch)) {
 			changed();
@@ -552,7 +499,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			};
 			setChanges(key, [...(pending.get(key) ?? []), change]);
 			changed();
-			const item = visible(key, base.get(key)!);
+			const item = visible(key, list.entries.get(key)!);
 			if (Number.isFinite(commitTimeout)) {
 				change.timer = env.setTimeout(() => {
 					change.timer = undefined;
@@ -599,7 +546,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		const k = String(key);
 		try {
 			if (disposed) return refuse(k, new MutationError(messages.disposed(), k));
-			const entry = base.get(k);
+			const entry = list.entries.get(k);
 			if (!entry) return Promise.reject(new MutationError(messages.unknownRow(k), k));
 			const commit = opts.commit ?? options.commit;
 			if (!commit) return Promise.reject(new MutationError(messages.noCommit(), k));
@@ -660,7 +607,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 				queue.push({ update: u, since: opts.since });
 			schedule();
 		},
-		mark: () => seq,
+		mark: () => list.seq,
 		forgetEventIds: () => seenIds.clear(),
 		flush,
 		getSnapshot: () => snapshot,
@@ -673,7 +620,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		retryMutation(key) {
 			const k = String(key);
 			const failure = failures.get(k);
-			const entry = base.get(k);
+			const entry = list.entries.get(k);
 			if (!failure || !entry)
 				return Promise.reject(new MutationError(messages.nothingToRetry(k), k));
 			// The fields asked for, on the row as it is now: a retry never flips a flip.
