@@ -175,10 +175,13 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 				sink.failed(error);
 			}
 
-			const connectTimer = env.setTimeout(() => {
-				if (closed || opened) return;
-				fail(transportError(messages.connectTimeout(target, connectTimeout), 'timeout', true));
-			}, connectTimeout);
+			const connectTimer = env.setTimeout(
+				() => {
+					if (closed || opened) return;
+					fail(transportError(messages.connectTimeout(target, connectTimeout), 'timeout', true));
+				},
+				Math.min(connectTimeout, MAX_DELAY)
+			);
 
 			const onConnect = () => {
 				if (closed || opened) return;

@@ -456,6 +456,13 @@ describe('socket.io adapter against a real server', () => {
 		await expect(attempt.connection.send!({ id: 't1' })).resolves.toBeUndefined();
 	});
 
+	it('connectTimeout: Infinity waits as long as a timer can instead of firing at once', async () => {
+		const server = await startServer();
+		const attempt = openAttempt({ url: server.url, connectTimeout: Infinity });
+		await attempt.waitOpened();
+		expect(callTypes(attempt.calls)).toEqual(['opened']);
+	});
+
 	it('a huge ackTimeout waits instead of firing at once', async () => {
 		const server = await startServer((_io, socket) => {
 			socket.on('task:update', (_data: unknown, ack: (reply: unknown) => void) =>

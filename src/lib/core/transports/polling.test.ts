@@ -413,6 +413,20 @@ describe('polling()', () => {
 		expect(requests[0]!.signal.aborted).toBe(true);
 	});
 
+	it('timeout and interval of Infinity wait as long as a timer can instead of firing at once', async () => {
+		const requests = serve(async () => {
+			await delay(20);
+			return HttpResponse.json(ITEMS);
+		});
+		const attempt = open(poller({ timeout: Infinity, interval: Infinity }));
+		await vi.advanceTimersByTimeAsync(100);
+		await until(() => attempt.types().includes('message'));
+		await vi.advanceTimersByTimeAsync(60_000);
+		await settle();
+		expect(attempt.types()).not.toContain('failed');
+		expect(requests).toHaveLength(1);
+	});
+
 	it('a response whose body is slower than `timeout` fails with code timeout', async () => {
 		// As in browsers and undici, an aborted fetch errors its response body (MSW's mocked body
 		// ignores the signal, so link them here).

@@ -40,6 +40,9 @@ export interface PollingOptions<In = unknown> {
 
 const isJson = (type: string) => type === 'application/json' || type.endsWith('+json');
 
+/** The longest a timer can wait: a longer (or infinite) delay would fire at once. */
+const MAX_DELAY = 2_147_483_647;
+
 /**
  * Polls a JSON resource. Conditional requests (`ETag` / `If-None-Match`) make an unchanged list
  * cost one 304 and no re-render; `X-Poll-Interval` and `Retry-After` are honoured. Every response
@@ -97,7 +100,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 
 			const schedule = () => {
 				if (closed || (pauseWhenHidden && !env.isVisible())) return;
-				timer = env.setTimeout(run, interval);
+				timer = env.setTimeout(run, Math.min(interval, MAX_DELAY));
 			};
 
 			async function poll() {
@@ -109,7 +112,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 				const abort = () => request.abort();
 				abortRequest = abort;
 				signal.addEventListener('abort', abort);
-				const timeoutHandle = env.setTimeout(abort, timeout);
+				const timeoutHandle = env.setTimeout(abort, Math.min(timeout, MAX_DELAY));
 				const timeoutError = (cause: unknown) =>
 					new TransportError(messages.silence(timeout), {
 						code: 'timeout',

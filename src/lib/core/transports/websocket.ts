@@ -177,9 +177,9 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 	const withRef =
 		options.withRef ?? ((data: Out, ref: string) => ({ ...(data as object), ref }) as Out);
 	const connectTimeout = options.connectTimeout ?? 2500;
-	if (!(connectTimeout > 0 && connectTimeout <= MAX_DELAY))
+	if (!(connectTimeout > 0))
 		throw new TypeError(
-			messages.badOption('connectTimeout', 'a number of milliseconds > 0', options.connectTimeout)
+			messages.badOption('connectTimeout', 'a number > 0', options.connectTimeout)
 		);
 	const ackTimeout = options.ackTimeout ?? 10_000;
 	if (!(ackTimeout > 0))
@@ -242,16 +242,19 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 				}
 			};
 
-			const connectTimer = env.setTimeout(() => {
-				if (closed || opened) return;
-				const error = new TransportError(messages.connectTimeout(url, connectTimeout), {
-					code: 'timeout',
-					retryable: true,
-					transport: 'websocket'
-				});
-				release();
-				sink.failed(error);
-			}, connectTimeout);
+			const connectTimer = env.setTimeout(
+				() => {
+					if (closed || opened) return;
+					const error = new TransportError(messages.connectTimeout(url, connectTimeout), {
+						code: 'timeout',
+						retryable: true,
+						transport: 'websocket'
+					});
+					release();
+					sink.failed(error);
+				},
+				Math.min(connectTimeout, MAX_DELAY)
+			);
 
 			/** Ends the attempt for a reason found here, not by the socket. */
 			const failWith = (error: TransportError) => {
