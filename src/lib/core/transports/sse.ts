@@ -20,7 +20,8 @@ export interface SseOptions {
 	 * - the HTTP status and content type: when the browser gives up for good, one plain `fetch` of
 	 *   the same URL (its body discarded after the headers) learns them, and they are classified as in
 	 *   fetch mode: 204/205 end for good; 401, 403, 404, 410 and other client errors fail for good; 429
-	 *   and 5xx retry, honouring `Retry-After`; a page that is not an event stream fails for good. A
+	 *   and 5xx retry, honouring `Retry-After` (cross-origin, only when the server lists it in
+	 *   `Access-Control-Expose-Headers`); a page that is not an event stream fails for good. A
 	 *   stream that drops after it opened is always retried (the browser does not say why);
 	 * - the `retry:` field and comments: never seen (the engine's backoff applies; send heartbeats
 	 *   as events, as `sseResponse` does);
