@@ -586,5 +586,21 @@ describe('createConnection', () => {
 			expect(transport.attempts).toHaveLength(3);
 			expect(transport.last.attempt.validator).toBeUndefined();
 		});
+
+		it('S29 keeps no validator of data the store did not take', () => {
+			const transport = fakeTransport('polling');
+			const connection = createConnection({
+				transport,
+				env,
+				retry: { baseDelay: 100, minDelay: 10 },
+				onMessage: (data) => data !== 'malformed'
+			});
+			connection.start();
+			transport.last.sink.opened();
+			transport.last.sink.message('malformed', { validator: '"v1"' });
+			transport.last.sink.failed(retryable());
+			vi.advanceTimersByTime(2000);
+			expect(transport.last.attempt.validator).toBeUndefined();
+		});
 	});
 });

@@ -25,8 +25,11 @@ import { resolveRetryOptions, type RetryOptions } from './retry.js';
 export interface ConnectionOptions<In = unknown> {
 	/** How to reach the server: `sse(...)`, `polling(...)`, `fallback(...)` or your own adapter. */
 	transport: Transport<In, unknown>;
-	/** Receives every message of the live attempt, in order. */
-	onMessage?: (data: In, meta: MessageMeta) => void;
+	/**
+	 * Receives every message of the live attempt, in order. Returning `false` says the message was
+	 * not taken (malformed): its validator is then not kept, so the next request is unconditional.
+	 */
+	onMessage?: (data: In, meta: MessageMeta) => boolean | void;
 	/** Told about a message the live attempt dropped before delivering it (over a size limit). */
 	onDropped?: (error: DecodeError) => void;
 	/**
@@ -247,9 +250,11 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 				if (!isCurrent(attemptId)) return;
 				// Per the SSE spec an id persists across id-less events and an empty id resets it.
 				if (meta.id !== undefined) keepEventId(meta.id);
-				validator = meta.validator;
 				dispatch({ type: 'message', attemptId });
-				guard(() => onMessage?.(data, meta));
+				let taken: boolean | void = true;
+				guard(() => (taken = onMessage?.(data, meta)));
+				// A validator describes the data the store holds: only data it took.
+				validator = taken === false ? undefined : meta.validator;
 			},
 			dropped(error) {
 				if (!isCurrent(attemptId)) return;

@@ -99,8 +99,11 @@ export interface RecordStoreOptions<T> {
 }
 
 export interface RecordStore<T> {
-	/** Decodes and queues one message (duplicates by event id are dropped). */
-	receive(data: unknown, meta?: MessageMeta): void;
+	/**
+	 * Decodes and queues one message (duplicates by event id are dropped).
+	 * @returns false when the message was dropped as malformed
+	 */
+	receive(data: unknown, meta?: MessageMeta): boolean;
 	/**
 	 * Queues an update. A snapshot given `since` (from {@link RecordStore.mark}) keeps rows that
 	 * changed after that mark even when the snapshot lacks them: it was taken before they arrived.
@@ -564,9 +567,9 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 
 	return {
 		receive(data, meta = {}) {
-			if (disposed) return;
+			if (disposed) return false;
 			if (meta.id !== undefined && meta.id !== '') {
-				if (seenIds.has(meta.id)) return;
+				if (seenIds.has(meta.id)) return true;
 				seenIds.add(meta.id);
 				if (seenIds.size > dedupeWindow) seenIds.delete(seenIds.values().next().value!);
 			}
@@ -585,17 +588,20 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 							)
 				);
 				schedule();
-				return;
+				return false;
 			}
-			if (updates === null || updates === undefined) return;
+			if (updates === null || updates === undefined) return true;
+			let taken = true;
 			for (const update of Array.isArray(updates) ? updates : [updates]) {
 				if (!isUpdate(update)) {
 					malformed(new DecodeError(messages.badUpdate(update), data, meta.event));
+					taken = false;
 					continue;
 				}
 				queue.push({ update });
 			}
 			schedule();
+			return taken;
 		},
 		reportDropped(error) {
 			if (disposed) return;
