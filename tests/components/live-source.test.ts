@@ -1,12 +1,14 @@
-import { render, screen } from '@testing-library/svelte';
+import { fireEvent, render, screen } from '@testing-library/svelte';
 import { flushSync, tick } from 'svelte';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { TransportError } from '../../src/lib/index.js';
 import { shareCount } from '../../src/lib/svelte/registry.js';
 import { createFakeEnv, type FakeEnv } from '../helpers/fake-env.js';
 import { fakeTransport } from '../helpers/fake-transport.js';
 import ContextConsumer from '../harness/context-consumer.svelte';
 import CustomRow from '../harness/custom-row.svelte';
 import LiveHarness from '../harness/live-harness.svelte';
+import LiveMembers from '../harness/live-members.svelte';
 import SharedHarness from '../harness/shared-harness.svelte';
 import BadgeFirst from '../harness/badge-first.svelte';
 import PlainChildren from '../harness/plain-children.svelte';
@@ -77,6 +79,26 @@ describe('<LiveSource>', () => {
 		} finally {
 			vi.useRealTimers();
 		}
+	});
+
+	it('hands out members that work on their own (`onclick={live.retry}`)', async () => {
+		const transport = fakeTransport('sse');
+		const commit = vi.fn(() => new Promise<never>(() => {}));
+		render(LiveMembers, { source: { transport, initial: [task(1)], env, commit } });
+		transport.last.sink.opened();
+		flushSync();
+		await fireEvent.click(screen.getByRole('button', { name: 'toggle' }));
+		env.runFrames();
+		flushSync();
+		expect(screen.getByTestId('state')).toHaveTextContent('live, pending');
+		expect(commit).toHaveBeenCalledTimes(1);
+		await fireEvent.click(screen.getByRole('button', { name: 'pause' }));
+		expect(screen.getByTestId('state')).toHaveTextContent(/^paused/);
+		await fireEvent.click(screen.getByRole('button', { name: 'resume' }));
+		expect(transport.attempts).toHaveLength(2);
+		transport.last.sink.failed(new TransportError('down', { code: 'network', retryable: true }));
+		await fireEvent.click(screen.getByRole('button', { name: 'retry' }));
+		expect(transport.attempts).toHaveLength(3);
 	});
 
 	it('a custom row snippet gets the row context', () => {

@@ -42,13 +42,13 @@ export interface Live<T> {
 }
 
 /**
- * One component's view of a shared live connection. The connection opens when something first
- * reads this in an effect (so never during SSR) and is released when nothing does any more.
+ * A share of the connection for one set of options. Rows and connection state are subscribed
+ * apart, so a liveness tick re-runs nothing that only reads rows; each holds its own lease. The
+ * connection opens when something first reads either in an effect (so never during SSR) and is
+ * released when nothing does any more.
  */
-class LiveResource<T> implements Live<T> {
-	readonly #options: LiveSourceOptions<T>;
-	// Rows and connection state are subscribed apart, so a liveness tick re-runs nothing that
-	// only reads rows. Each holds its own share of the connection.
+class Share<T> {
+	readonly options: LiveSourceOptions<T>;
 	#rowsLease: Lease<T> | undefined;
 	#stateLease: Lease<T> | undefined;
 	// Before the connection opens (and on the server): the initial rows, read-only.
@@ -57,9 +57,9 @@ class LiveResource<T> implements Live<T> {
 	readonly #subscribeState: () => void;
 
 	constructor(options: LiveSourceOptions<T>) {
-		this.#options = options;
+		this.options = options;
 		this.#subscribeRows = createSubscriber((update) => {
-			const lease = acquire(this.#options);
+			const lease = acquire(options);
 			this.#rowsLease = lease;
 			const off = lease.source.store.subscribe(update);
 			return () => {
@@ -69,7 +69,7 @@ class LiveResource<T> implements Live<T> {
 			};
 		});
 		this.#subscribeState = createSubscriber((update) => {
-			const lease = acquire(this.#options);
+			const lease = acquire(options);
 			this.#stateLease = lease;
 			const off = lease.source.connection.subscribe(update);
 			return () => {
@@ -80,20 +80,45 @@ class LiveResource<T> implements Live<T> {
 		});
 	}
 
-	get #source() {
+	/** The open connection, if this share holds one. */
+	get source() {
 		return (this.#rowsLease ?? this.#stateLease)?.source;
 	}
 
-	#store(): RecordStore<T> {
+	/** The rows' store, subscribed. */
+	store(): RecordStore<T> {
 		this.#subscribeRows();
-		const source = this.#source;
+		const source = this.source;
 		if (source) return source.store;
-		this.#initial ??= createRecordStore<T>({ ...this.#options, env: undefined });
+		this.#initial ??= createRecordStore<T>({ ...this.options, env: undefined });
 		return this.#initial;
 	}
 
+	/** The connection's state, subscribed. */
+	state(): ConnectionState {
+		this.#subscribeState();
+		return this.source?.connection.getSnapshot() ?? IDLE;
+	}
+}
+
+/**
+ * A component's view of a shared live connection: every member of {@link Live}, once. A new
+ * `transport` from `getOptions` means a new share (the old connection released, the new one
+ * opened); the other options are read when it opens.
+ */
+class LiveView<T> implements Live<T> {
+	readonly #getOptions: () => LiveSourceOptions<T>;
+	readonly #transport = $derived.by(() => this.#getOptions().transport);
+	readonly #share = $derived.by(
+		() => new Share<T>({ ...untrack(this.#getOptions), transport: this.#transport })
+	);
+
+	constructor(getOptions: () => LiveSourceOptions<T>) {
+		this.#getOptions = getOptions;
+	}
+
 	get #snapshot(): RecordStoreSnapshot<T> {
-		return this.#store().getSnapshot();
+		return this.#share.store().getSnapshot();
 	}
 
 	get items() {
@@ -106,33 +131,23 @@ class LiveResource<T> implements Live<T> {
 		return this.#snapshot.loaded;
 	}
 	get state(): ConnectionState {
-		this.#subscribeState();
-		return this.#source?.connection.getSnapshot() ?? IDLE;
+		return this.#share.state();
 	}
 	get canMutate() {
-		return this.#options.commit !== undefined || this.#options.transport?.bidirectional === true;
+		const { commit, transport } = this.#share.options;
+		return commit !== undefined || transport?.bidirectional === true;
 	}
 	get customToggle() {
-		return this.#options.toggle !== undefined;
+		return this.#share.options.toggle !== undefined;
 	}
-	toggle(key: RecordKey) {
-		return this.#store().toggle(key);
-	}
-	mutate(key: RecordKey, change: Partial<T> | ((item: T) => T)) {
-		return this.#store().mutate(key, change);
-	}
-	retryMutation(key: RecordKey) {
-		return this.#store().retryMutation(key);
-	}
-	retry() {
-		this.#source?.connection.retry();
-	}
-	pause() {
-		this.#source?.connection.pause();
-	}
-	resume() {
-		this.#source?.connection.resume();
-	}
+	// Arrow functions: a member passed on its own (`onclick={live.retry}`) keeps working.
+	toggle = (key: RecordKey) => this.#share.store().toggle(key);
+	mutate = (key: RecordKey, change: Partial<T> | ((item: T) => T)) =>
+		this.#share.store().mutate(key, change);
+	retryMutation = (key: RecordKey) => this.#share.store().retryMutation(key);
+	retry = () => this.#share.source?.connection.retry();
+	pause = () => this.#share.source?.connection.pause();
+	resume = () => this.#share.source?.connection.resume();
 }
 
 /**
@@ -144,35 +159,7 @@ class LiveResource<T> implements Live<T> {
  * // in markup: {#each live.items as task (task.id)} ... {/each}
  */
 export function createLive<T>(getOptions: () => LiveSourceOptions<T>): Live<T> {
-	// Only a new transport means a new connection; other options are read once, when it opens.
-	const transport = $derived(getOptions().transport);
-	const resource = $derived(new LiveResource<T>({ ...untrack(getOptions), transport }));
-	return {
-		get items() {
-			return resource.items;
-		},
-		get rows() {
-			return resource.rows;
-		},
-		get loaded() {
-			return resource.loaded;
-		},
-		get state() {
-			return resource.state;
-		},
-		get canMutate() {
-			return resource.canMutate;
-		},
-		get customToggle() {
-			return resource.customToggle;
-		},
-		toggle: (key) => resource.toggle(key),
-		mutate: (key, change) => resource.mutate(key, change),
-		retryMutation: (key) => resource.retryMutation(key),
-		retry: () => resource.retry(),
-		pause: () => resource.pause(),
-		resume: () => resource.resume()
-	};
+	return new LiveView(getOptions);
 }
 
 /**

@@ -8,41 +8,24 @@ type Fields<T> = Required<
 	Pick<ActivityTimelineProps<T>, 'getKey' | 'getTitle' | 'getActor' | 'getTime' | 'getDone'>
 >;
 
-interface Source<T> {
-	rows: readonly Row<T>[];
-	loaded: boolean;
-	state: Partial<ConnectionState>;
-	/** Whether a change can be sent at all. */
-	canToggle: boolean;
-	/**
-	 * Whether the app says what a toggle changes (`onToggle`, or a `toggle` option); otherwise it
-	 * flips a boolean `done`, which only the default `getDone` is sure to read.
-	 */
-	customToggle: boolean;
-	/** Never throws, and never leaves a rejection unhandled. */
-	toggle(row: Row<T>): void;
-	/** Never throws, and never leaves a rejection unhandled. */
-	retry(row: Row<T>): void;
-	reconnect(): void;
-}
+/**
+ * What the timeline reads: a live connection ({@link Live}) as it is, or plain `items` in the same
+ * shape (with a partial `state`).
+ */
+export type TimelineSource<T> = Pick<Live<T>, 'rows' | 'loaded' | 'canMutate' | 'customToggle'> & {
+	readonly state: Partial<ConnectionState>;
+	toggle(key: string): unknown;
+	retryMutation(key: string): unknown;
+	retry(): unknown;
+};
 
 /**
- * Runs a change from a click handler. Its failure is shown where it belongs: the store marks the
- * row failed and reports to `onError`; with `items`, the app owns the rows. Nothing is left to
- * reject unhandled, and nothing escapes into the handler.
+ * Runs a row's action from a click handler and settles the promise it returns: its failure shows
+ * where it belongs (the store marks the row failed and reports to `onError`; with `items` the app
+ * owns the rows), and nothing is left to reject unhandled.
  */
-function fireAndForget(run: () => unknown): void {
-	let result: unknown;
-	try {
-		result = run();
-	} catch {
-		return;
-	}
-	if (isThenable(result)) result.then(undefined, () => {});
-}
-
-/** Handles a rejection of what an app callback returned, if it returned a promise. */
-function settleQuietly(result: unknown): void {
+export function act(run: () => unknown): void {
+	const result = run();
 	if (isThenable(result)) result.then(undefined, () => {});
 }
 
@@ -66,34 +49,11 @@ export function defaultFields<T>(): Fields<T> {
 	};
 }
 
-/** A connection's rows and state, or plain `items` shaped the same way. */
-export function liveSource<T>(live: Live<T>): Source<T> {
-	return {
-		get rows() {
-			return live.rows;
-		},
-		get loaded() {
-			return live.loaded;
-		},
-		get state() {
-			return live.state;
-		},
-		get canToggle() {
-			return live.canMutate;
-		},
-		get customToggle() {
-			return live.customToggle;
-		},
-		toggle: (row) => fireAndForget(() => live.toggle(row.key)),
-		retry: (row) => fireAndForget(() => live.retryMutation(row.key)),
-		reconnect: () => live.retry()
-	};
-}
-
+/** Plain `items` in the shape of a live connection; toggles and retries go to the app's callbacks. */
 export function plainSource<T>(
 	props: () => Pick<ActivityTimelineProps<T>, 'items' | 'state' | 'onToggle' | 'onRetry'>,
 	getKey: () => (item: T) => string | number
-): Source<T> {
+): TimelineSource<T> {
 	// One Row per item object, kept while the item is: a new `items` array that changes one item
 	// re-renders one row, not all of them.
 	let cache = new WeakMap<object, Row<T>>();
@@ -126,14 +86,19 @@ export function plainSource<T>(
 		get state() {
 			return props().state ?? {};
 		},
-		get canToggle() {
+		get canMutate() {
 			return props().onToggle !== undefined;
 		},
 		customToggle: true,
-		// The app's own callbacks: what they throw is theirs to see; a rejection marks nothing.
-		toggle: (row) => settleQuietly(props().onToggle?.(row.item)),
-		retry: (row) => settleQuietly(props().onToggle?.(row.item)),
-		reconnect: () => settleQuietly(props().onRetry?.())
+		toggle: (key) => {
+			const row = rows.find((r) => r.key === key);
+			return row && props().onToggle?.(row.item);
+		},
+		retryMutation: (key) => {
+			const row = rows.find((r) => r.key === key);
+			return row && props().onToggle?.(row.item);
+		},
+		retry: () => props().onRetry?.()
 	};
 }
 
@@ -142,14 +107,14 @@ export function plainSource<T>(
  * away from the top), what the banner says, and what to announce.
  */
 export class TimelineState<T> {
-	readonly #source: () => Source<T>;
+	readonly #source: () => TimelineSource<T>;
 	readonly #paused: () => boolean;
 	/** Row keys shown while held back; `undefined` when rows flow in live. */
 	#frozen = $state<string[] | undefined>(undefined);
 	/** The reader scrolled away from the newest rows. */
 	scrolledAway = $state(false);
 
-	constructor(source: () => Source<T>, paused: () => boolean) {
+	constructor(source: () => TimelineSource<T>, paused: () => boolean) {
 		this.#source = source;
 		this.#paused = paused;
 	}
@@ -206,14 +171,14 @@ export class TimelineState<T> {
  * default toggle flips a boolean `done`, which a custom `getDone` may not read: with one, the app
  * must say what a toggle changes (a `toggle` option, or `onToggle` with `items`).
  */
-export function togglable(source: Source<unknown>, customDone: boolean): boolean {
-	return source.canToggle && (!customDone || source.customToggle);
+export function togglable(source: TimelineSource<unknown>, customDone: boolean): boolean {
+	return source.canMutate && (!customDone || source.customToggle);
 }
 
 export function rowContext<T>(
 	row: Row<T>,
 	fields: Fields<T>,
-	source: Source<T>,
+	source: TimelineSource<T>,
 	canToggle: boolean,
 	now: number,
 	locale: string | undefined,
@@ -231,8 +196,8 @@ export function rowContext<T>(
 		datetime: time === undefined ? undefined : new Date(time).toISOString(),
 		done: fields.getDone(row.item),
 		canToggle,
-		toggle: () => source.toggle(row),
-		retry: () => source.retry(row)
+		toggle: () => act(() => source.toggle(row.key)),
+		retry: () => act(() => source.retryMutation(row.key))
 	};
 }
 
