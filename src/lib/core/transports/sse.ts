@@ -1,5 +1,5 @@
 import * as messages from '../messages.js';
-import { DecodeError, TransportError } from '../errors.js';
+import { DecodeError, TransportError, type TransportErrorCode } from '../errors.js';
 import { EVENTS, HEARTBEAT_EVENTS } from '../protocol.js';
 import {
 	contentTypeError,
@@ -154,12 +154,12 @@ function refusal(response: Response, url: string, now: number): TransportError |
 		return contentTypeError(response, url, 'sse', 'text/event-stream');
 }
 
+/** A failure of this transport. */
+const sseError = (message: string, code: TransportErrorCode, retryable: boolean, cause?: unknown) =>
+	new TransportError(message, { code, retryable, transport: 'sse', cause });
+
 const timeoutError = (url: string, ms: number) =>
-	new TransportError(messages.connectTimeout(url, ms), {
-		code: 'timeout',
-		retryable: true,
-		transport: 'sse'
-	});
+	sseError(messages.connectTimeout(url, ms), 'timeout', true);
 
 /** Server-Sent Events, over the browser's `EventSource` or a streamed `fetch`. */
 export function sse(options: SseOptions): Transport<string> {
@@ -351,24 +351,12 @@ function openFetch(
 			return refused === true ? end({ final: true }) : refused && fail(refused);
 		}
 		if (!response.body) {
-			return fail(
-				new TransportError(messages.noBody(url), {
-					code: 'protocol',
-					retryable: true,
-					transport: 'sse'
-				})
-			);
+			return fail(sseError(messages.noBody(url), 'protocol', true));
 		}
 		const parserApi = await parsing;
 		if (closed || !parserApi) {
 			discard(response);
-			return fail(
-				new TransportError(messages.notLoaded('eventsource-parser'), {
-					code: 'network',
-					retryable: true,
-					transport: 'sse'
-				})
-			);
+			return fail(sseError(messages.notLoaded('eventsource-parser'), 'network', true));
 		}
 		env.clearTimeout(timer);
 		sink.opened({ resumed: !!sent && options.resumable === true });
@@ -382,34 +370,16 @@ function openFetch(
 				if (done) return end();
 				if (!feed(value)) {
 					return fail(
-						new TransportError(messages.lineTooLong(url, config.maxEventSize + LINE_SLACK), {
-							code: 'protocol',
-							retryable: true,
-							transport: 'sse'
-						})
+						sseError(messages.lineTooLong(url, config.maxEventSize + LINE_SLACK), 'protocol', true)
 					);
 				}
 			}
 		} catch (cause) {
-			fail(
-				new TransportError(messages.streamEnded(url), {
-					code: 'closed',
-					retryable: true,
-					transport: 'sse',
-					cause
-				})
-			);
+			fail(sseError(messages.streamEnded(url), 'closed', true, cause));
 		}
 	})().catch((cause: unknown) =>
 		// Anything else (request headers the platform refuses): trying again cannot help.
-		fail(
-			new TransportError(String(cause), {
-				code: 'protocol',
-				retryable: false,
-				transport: 'sse',
-				cause
-			})
-		)
+		fail(sseError(String(cause), 'protocol', false, cause))
 	);
 
 	return { close };
@@ -424,13 +394,7 @@ function openEventSource(
 	const { env, lastEventId } = attempt;
 	const EventSourceCtor = env.EventSource;
 	if (!EventSourceCtor) {
-		sink.failed(
-			new TransportError(messages.unsupported('EventSource'), {
-				code: 'unsupported',
-				retryable: false,
-				transport: 'sse'
-			})
-		);
+		sink.failed(sseError(messages.unsupported('EventSource'), 'unsupported', false));
 		return { close() {} };
 	}
 	let url = resolveUrl(options.url, attempt);
@@ -521,11 +485,6 @@ function openEventSource(
 	return { close };
 }
 
-const eventSourceError = (url: string) =>
-	new TransportError(messages.eventSourceError(url), {
-		code: 'network',
-		retryable: true,
-		transport: 'sse'
-	});
+const eventSourceError = (url: string) => sseError(messages.eventSourceError(url), 'network', true);
 
 const DEFAULT_EVENTS = [EVENTS.snapshot, EVENTS.upsert, EVENTS.remove, EVENTS.resync];
