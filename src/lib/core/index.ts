@@ -25,6 +25,17 @@ export { sse, type SseOptions } from './transports/sse.js';
 export { fallback, type FallbackOptions } from './transports/fallback.js';
 export { websocket, type Ack, type WebSocketOptions } from './transports/websocket.js';
 export { parseRetryAfter } from './transports/http.js';
+export {
+	EVENTS,
+	HEARTBEAT_EVENTS,
+	isMutationMessage,
+	mutationMessage,
+	readReply,
+	reasonText,
+	type AckMessage,
+	type MutationMessage,
+	type Reply
+} from './protocol.js';
 
 export {
 	transition,
@@ -51,6 +62,16 @@ export {
 } from './connection/retry.js';
 
 export { defaultDecode, type Decoder, type RecordKey, type Update } from './store/decode.js';
+export {
+	applyUpdates,
+	emptyList,
+	listOf,
+	type Batch,
+	type List,
+	type ListEntry,
+	type ListEvent,
+	type ListRules
+} from './store/list.js';
 export {
 	createRecordStore,
 	type Commit,

@@ -1,59 +1,13 @@
 import * as messages from '../messages.js';
 import { DecodeError, TransportError } from '../errors.js';
-import { reasonText } from '../protocol.js';
+import { reasonText, readReply } from '../protocol.js';
+
+export { readReply, type Reply } from '../protocol.js';
 import { resolveUrl } from './http.js';
 import type { Attempt, Transport, TransportConnection } from './types.js';
 
-/** How the server answered a change: accepted, with its reply, or refused, with its reason. */
-export type Reply = { ok: true; result?: unknown } | { ok: false; error?: unknown };
-
 const isRecord = (value: unknown): value is Record<string, unknown> =>
 	typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** An error field that says something: not `undefined`, `null`, `false` or `''`. */
-const given = (value: unknown) =>
-	value !== undefined && value !== null && value !== false && value !== '';
-
-/**
- * Reads a server's answer to a change, the one way both two-way adapters read it: `socketIo()`
- * reads what the server passed to the ack callback, `websocket()` the fields of its
- * `{ type: 'ack', ref, ... }` frame other than `type` and `ref` (a bare `{ type: 'ack', ref }` is an
- * answer of nothing).
- *
- * Accepted:
- * - nothing (`undefined`), `null`, `true`;
- * - `{ ok: true, result? }`, with `result` as the reply (`{ ok: true, item }`: `{ item }`);
- * - `{ result }` (no `ok`, no `error`), with `result`;
- * - the row itself, `{ item }`, or any other value, which is the reply as it is.
- *
- * Refused:
- * - `false`;
- * - `{ ok: false, error? }`;
- * - `{ error }` with an error that is not `undefined`, `null`, `false` or `''`;
- * - `{}`: an empty object is what an `Error` becomes in JSON, so `ack(new Error('...'))` over
- *   socket.io arrives as `{}`. It is a refusal, and its message tells the server's author to answer
- *   `{ ok: false, error: message }` instead.
- *
- * A row that has an `ok` or `error` field of its own must be sent as `{ ok: true, result: row }`.
- */
-export function readReply(reply: unknown): Reply {
-	if (reply === undefined || reply === null || reply === true) return { ok: true };
-	if (reply === false) return { ok: false };
-	if (!isRecord(reply)) return { ok: true, result: reply };
-	if (reply.ok === true) {
-		const result =
-			'result' in reply ? reply.result : 'item' in reply ? { item: reply.item } : undefined;
-		return { ok: true, result };
-	}
-	if (reply.ok === false) return { ok: false, error: reply.error };
-	if (given(reply.error)) return { ok: false, error: reply.error };
-	if ('result' in reply) return { ok: true, result: reply.result };
-	// Only a plain `{}`: an ArrayBuffer or a Date has no keys either.
-	const proto: unknown = Object.getPrototypeOf(reply);
-	if ((proto === Object.prototype || proto === null) && Object.keys(reply).length === 0)
-		return { ok: false, error: reply };
-	return { ok: true, result: reply };
-}
 
 /**
  * The error a refused change rejects with (code `nack`, not retryable). Its message gives the
