@@ -1,3 +1,4 @@
+import { untrack } from 'svelte';
 import type { ConnectionState } from '../../core/connection/machine.js';
 import type { Row } from '../../core/store/store.js';
 import type { Live } from '../../svelte/live.svelte.js';
@@ -173,6 +174,97 @@ export class TimelineState<T> {
  */
 export function togglable(source: TimelineSource<unknown>, customDone: boolean): boolean {
 	return source.canMutate && (!customDone || source.customToggle);
+}
+
+/**
+ * What the timeline tells screen readers: arrivals summarised at most once a second, counting the
+ * rows that were not there at the last summary, instead of one announcement per row (nothing per
+ * render but a timer); and that updates are paused. Create it while a component initialises: its
+ * effects and timer live as long as the component.
+ */
+export class Announcer {
+	/** The text of the polite live region. */
+	text = $state('');
+	#seen: Set<string> | undefined;
+	#timer: ReturnType<typeof setTimeout> | undefined;
+
+	constructor(
+		rows: () => readonly Row<unknown>[],
+		paused: () => boolean,
+		labels: () => Pick<ActivityTimelineLabels, 'announceNew' | 'announcePaused'>
+	) {
+		const keysShown = () => new Set(untrack(rows).map((row) => row.key));
+		$effect(() => {
+			void rows();
+			if (!this.#seen) {
+				this.#seen = keysShown();
+				return;
+			}
+			this.#timer ??= setTimeout(() => {
+				this.#timer = undefined;
+				const keys = keysShown();
+				let arrived = 0;
+				for (const key of keys) if (!this.#seen!.has(key)) arrived++;
+				this.#seen = keys;
+				if (arrived > 0) this.text = untrack(() => labels().announceNew(arrived));
+			}, 1000);
+		});
+		$effect(() => {
+			if (paused()) this.text = labels().announcePaused;
+		});
+		$effect(() => () => clearTimeout(this.#timer));
+	}
+}
+
+/** At most this many row flashes run at once. */
+const MAX_FLASHES = 24;
+
+/**
+ * Flashes a row that arrives, or whose item changes, once the list has loaded. A row's new flash
+ * replaces its running one, and at most {@link MAX_FLASHES} run at once: in a flood the flash marks
+ * some arrivals instead of costing every frame a repaint of the whole list. Create it while a
+ * component initialises.
+ */
+export class RowFlash {
+	// Rows rendered before the list first loaded (the first paint, or the first snapshot when it
+	// arrives later) are not news. Not state, so that reading it in an attachment tracks nothing;
+	// the effect runs after the flush that rendered those rows.
+	#settled = false;
+	readonly #rendered = new WeakSet<HTMLElement>();
+	readonly #flashes = new WeakMap<HTMLElement, Animation>();
+	readonly #running = new Set<Animation>();
+	#reducedMotion: MediaQueryList | undefined;
+
+	constructor(loaded: () => boolean) {
+		$effect(() => {
+			if (loaded()) this.#settled = true;
+		});
+	}
+
+	/** The row's attachment: `{@attach flash.attach(row.item)}` runs again when the item changes. */
+	attach(item: unknown) {
+		return (node: HTMLElement) => {
+			void item;
+			const isNews = this.#rendered.has(node) || this.#settled;
+			this.#rendered.add(node);
+			if (!isNews || typeof node.animate !== 'function') return;
+			this.#reducedMotion ??= matchMedia('(prefers-reduced-motion: reduce)');
+			if (this.#reducedMotion.matches) return;
+			const previous = this.#flashes.get(node);
+			if (previous) {
+				previous.cancel();
+				this.#running.delete(previous);
+			}
+			if (this.#running.size >= MAX_FLASHES) return;
+			const animation = node.animate(
+				[{ backgroundColor: 'var(--_highlight)' }, { backgroundColor: 'transparent' }],
+				{ duration: 1600, easing: 'ease-out' }
+			);
+			this.#flashes.set(node, animation);
+			this.#running.add(animation);
+			animation.onfinish = animation.oncancel = () => this.#running.delete(animation);
+		};
+	}
 }
 
 export function rowContext<T>(
