@@ -12,7 +12,8 @@ export const endedForGood = (url: string) =>
 	`${url} ended the stream for good (HTTP 204): it asks not to reconnect`;
 export const noBody = (url: string) => `${url} answered without a body`;
 export const unsupported = (what: string) => `${what} is not available in this environment`;
-export const notLoaded = (module: string) => `Could not load ${module} (needed for fetch-mode SSE)`;
+export const notLoaded = (module: string) =>
+	`Could not load ${module} (code that fetch-mode SSE loads with its first stream)`;
 export const eventSourceError = (url: string) =>
 	`EventSource to ${url} failed (the browser does not say why: network, HTTP status or content type)`;
 export const eventTooLarge = (max: number) =>
