@@ -54,7 +54,7 @@ export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOp
 	const resolved = { ...defaultRetryOptions };
 	for (const [name, value] of Object.entries(options) as [keyof RetryOptions, unknown][]) {
 		if (value === undefined) continue;
-		if (!(name in defaultRetryOptions)) {
+		if (!Object.hasOwn(defaultRetryOptions, name)) {
 			throw new TypeError(messages.badOption(`retry.${name}`, 'a known retry option', value));
 		}
 		if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {

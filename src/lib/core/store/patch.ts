@@ -11,7 +11,8 @@ export function patchBetween(previous: object, intended: object): Patch {
 	const before = previous as Record<string, unknown>;
 	const after = intended as Record<string, unknown>;
 	for (const field of Object.keys(after)) {
-		if (!Object.is(before[field], after[field])) patch.set(field, after[field]);
+		if (!Object.hasOwn(before, field) || !Object.is(before[field], after[field]))
+			patch.set(field, after[field]);
 	}
 	for (const field of Object.keys(before)) {
 		if (!Object.hasOwn(after, field)) patch.set(field, undefined);
@@ -23,7 +24,14 @@ export function patchBetween(previous: object, intended: object): Patch {
 export function applyPatch<T>(item: T, patch: Patch): T {
 	if (patch.size === 0) return item;
 	const next = { ...(item as object) } as Record<string, unknown>;
-	for (const [field, value] of patch) next[field] = value;
+	// Defined, not assigned: a field named `__proto__` stays a field and never swaps the prototype.
+	for (const [field, value] of patch)
+		Object.defineProperty(next, field, {
+			value,
+			writable: true,
+			enumerable: true,
+			configurable: true
+		});
 	return next as T;
 }
 
@@ -31,7 +39,10 @@ export function applyPatch<T>(item: T, patch: Patch): T {
 export function carries(item: unknown, patch: Patch): boolean {
 	if (item === null || typeof item !== 'object') return false;
 	const row = item as Record<string, unknown>;
-	for (const [field, value] of patch) if (!sameValue(row[field], value)) return false;
+	for (const [field, value] of patch) {
+		const own = Object.hasOwn(row, field) ? row[field] : undefined;
+		if (!sameValue(own, value)) return false;
+	}
 	return true;
 }
 
