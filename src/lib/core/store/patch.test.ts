@@ -36,6 +36,15 @@ describe('patches', () => {
 		}
 	});
 
+	it('S33 a change that adds a `__proto__` field never swaps the row’s prototype', () => {
+		const after = JSON.parse('{"id":1,"__proto__":{"polluted":true}}') as object;
+		const patch = patchBetween({ id: 1 }, after);
+		const result = applyPatch({ id: 1 }, patch) as Record<string, unknown>;
+		expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+		expect(result.polluted).toBeUndefined();
+		expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toEqual({ polluted: true });
+	});
+
 	it('S33 retry options named after Object.prototype members are unknown', () => {
 		for (const name of PROTOTYPE_NAMES) {
 			expect(() => resolveRetryOptions({ [name]: 1 } as never)).toThrow(/known retry option/);
