@@ -94,9 +94,10 @@ const soupToken = fc.oneof(
 	)
 );
 
-const BOM = Uint8Array.of(0xef, 0xbb, 0xbf);
+export const BOM = Uint8Array.of(0xef, 0xbb, 0xbf);
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The bytes of every part, one after another. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
 	const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
 	let at = 0;
 	for (const part of parts) {
@@ -127,12 +128,12 @@ export const streamBytes: fc.Arbitrary<Uint8Array> = fc
 		)
 	)
 	.map(([boms, lines, soup, tail]) =>
-		concat([
+		concat(
 			...Array.from({ length: boms }, () => BOM),
 			...lines.map(([l, end]) => encoder.encode(l + end)),
 			...soup.map(asBytes),
 			encoder.encode(tail ?? '')
-		])
+		)
 	);
 
 /** Where to cut a stream of `length` bytes: chunk boundaries, as offsets in (0, length). */

@@ -181,7 +181,7 @@ describe('how a change ends over a two-way transport', () => {
 			initial: [task(1)],
 			commit: () => Promise.reject({ code: 423 })
 		});
-		const error = await plain.toggle(1).catch((e: Error) => e);
+		const error = (await plain.toggle(1).catch((e: unknown) => e)) as Error;
 		expect(error.message).not.toMatch(/object Object/);
 		expect(error.message).toMatch(/423/);
 	});

@@ -94,7 +94,7 @@ class World {
 			key: (task) => task.id,
 			version: (task) => task.version,
 			commit: (change: PendingChange<Task>) =>
-				this.answer(change.key, change.item, change.mutationId),
+				this.answer(change.key, change.item, change.mutationId) as Promise<Task | void>,
 			queueTimeout: QUEUE_TIMEOUT,
 			resync: async () => [...this.server.values()].map((task) => ({ ...task })),
 			retry: { baseDelay: 500, maxDelay: 4000, minDelay: 50, minUptime: 2000 },
@@ -434,12 +434,17 @@ async function quiesce(world: World) {
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 
+/** A fresh world at time 0, with the steps run against it. */
+async function run(chain: boolean, steps: Iterable<Cmd>): Promise<World> {
+	vi.clearAllTimers();
+	vi.setSystemTime(0);
+	const world = new World(createFakeEnv(), chain);
+	await fc.asyncModelRun(() => ({ model: {}, real: world }), steps);
+	return world;
+}
+
 describe('createLiveSource, model-based', () => {
-	let env: FakeEnv;
-	beforeEach(() => {
-		vi.useFakeTimers({ now: 0 });
-		env = createFakeEnv();
-	});
+	beforeEach(() => vi.useFakeTimers({ now: 0 }));
 	afterEach(() => vi.useRealTimers());
 
 	it(`S27 S30 S31 random fault sequences: never live on a dead member, every change ends, the list converges (${RUNS} runs)`, async () => {
@@ -447,14 +452,7 @@ describe('createLiveSource, model-based', () => {
 			fc.asyncProperty(
 				fc.boolean(),
 				fc.commands(commands, { maxCommands: 40 }),
-				async (chain, steps) => {
-					vi.clearAllTimers();
-					vi.setSystemTime(0);
-					env = createFakeEnv();
-					const world = new World(env, chain);
-					await fc.asyncModelRun(() => ({ model: {}, real: world }), steps);
-					await quiesce(world);
-				}
+				async (chain, steps) => quiesce(await run(chain, steps))
 			),
 			{ numRuns: RUNS, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined }
 		);
@@ -466,11 +464,7 @@ describe('createLiveSource, model-based', () => {
 				fc.boolean(),
 				fc.commands(commands, { maxCommands: 25 }),
 				async (chain, steps) => {
-					vi.clearAllTimers();
-					vi.setSystemTime(0);
-					env = createFakeEnv();
-					const world = new World(env, chain);
-					await fc.asyncModelRun(() => ({ model: {}, real: world }), steps);
+					const world = await run(chain, steps);
 					world.live.stop();
 					world.live.store.dispose();
 					await world.settle();

@@ -23,7 +23,7 @@ function setup(options: Partial<ConnectionOptions> = {}) {
 		env,
 		retry: { baseDelay: 1000, minDelay: 100, maxDelay: 10_000, minUptime: 1000 },
 		staleAfter: 5000,
-		onMessage: (data) => received.push(data),
+		onMessage: (data) => void received.push(data),
 		...options
 	});
 	return { transport, connection, received };
@@ -330,7 +330,7 @@ describe('createConnection', () => {
 		const events: string[] = [];
 		const { transport, connection } = setup({
 			onGap: () => events.push('gap'),
-			onMessage: (data) => events.push(String(data))
+			onMessage: (data) => void events.push(String(data))
 		});
 		connection.start();
 		transport.last.sink.opened();

@@ -251,10 +251,10 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 				// Per the SSE spec an id persists across id-less events and an empty id resets it.
 				if (meta.id !== undefined) keepEventId(meta.id);
 				dispatch({ type: 'message', attemptId });
-				let taken: boolean | void = true;
-				guard(() => (taken = onMessage?.(data, meta)));
+				const taken = { value: true as boolean | void };
+				guard(() => (taken.value = onMessage?.(data, meta)));
 				// A validator describes the data the store holds: only data it took.
-				validator = taken === false ? undefined : meta.validator;
+				validator = taken.value === false ? undefined : meta.validator;
 			},
 			dropped(error) {
 				if (!isCurrent(attemptId)) return;

@@ -8,6 +8,7 @@ import { createFakeEnv } from '../../../../tests/helpers/fake-env.js';
 import { recordingSink } from '../../../../tests/helpers/recording-sink.js';
 import { interpret } from '../../../../tests/support/sse-reference.js';
 import {
+	concat,
 	cut,
 	cutting,
 	expected,
@@ -50,7 +51,7 @@ async function run(chunks: Uint8Array[], initialLastEventId: string | undefined,
 			controller.enqueue(chunk);
 			received.push(chunk);
 			await tick();
-			const prefix = interpret(concat(received), initialLastEventId);
+			const prefix = interpret(concat(...received), initialLastEventId);
 			expect(
 				observe(recorder.calls, initialLastEventId),
 				`after ${received.length} chunks`
@@ -63,16 +64,6 @@ async function run(chunks: Uint8Array[], initialLastEventId: string | undefined,
 	} finally {
 		connection.close();
 	}
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-	const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-	let at = 0;
-	for (const part of parts) {
-		out.set(part, at);
-		at += part.length;
-	}
-	return out;
 }
 
 describe('S08 S09 S10 fetch-mode SSE equals the WHATWG algorithm', () => {

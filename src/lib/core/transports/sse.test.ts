@@ -5,6 +5,7 @@ import {
 	recordingSink as recordingSinkOf,
 	type SinkCall
 } from '../../../../tests/helpers/recording-sink.js';
+import { BOM, concat } from '../../../../tests/support/sse-streams.js';
 import { createFakeEnv } from '../../../../tests/helpers/fake-env.js';
 import { DecodeError } from '../errors.js';
 import type { Env } from '../env/env.js';
@@ -320,16 +321,6 @@ describe('sse() in fetch mode', () => {
 			{ type: 'message', data: 'ünïcödé ✓', meta: { id: '3', event: undefined } },
 			{ type: 'ended', info: undefined }
 		];
-		const BOM = Uint8Array.of(0xef, 0xbb, 0xbf);
-		const concat = (...parts: Uint8Array[]) => {
-			const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-			let at = 0;
-			for (const part of parts) {
-				out.set(part, at);
-				at += part.length;
-			}
-			return out;
-		};
 		const oneByte = (data: Uint8Array) => Array.from(data, (b) => Uint8Array.of(b));
 		/** Splits before every index where `cut(data, i)` holds. */
 		const splitWhere = (data: Uint8Array, cut: (data: Uint8Array, i: number) => boolean) => {
