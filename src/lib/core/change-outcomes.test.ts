@@ -223,6 +223,31 @@ describe('how a change ends over a two-way transport', () => {
 });
 
 describe('store: changes end, and leave nothing behind', () => {
+	it('S31 toggled twice: the row from before both does not settle the second change', async () => {
+		const answers: Array<(row: Task) => void> = [];
+		const store = createRecordStore<Task>({
+			env,
+			initial: [task(1)],
+			version: (t) => t.version,
+			commit: () => new Promise<Task>((resolve) => answers.push(resolve))
+		});
+		const first = store.toggle(1); // done: true
+		const second = store.toggle(1); // done: false again
+		// An unrelated update of the row (done still false) arrives before either is applied.
+		store.receive({ ...task(1, { version: 2 }), title: 'renamed' });
+		store.flush();
+		expect(store.getSnapshot().rows[0]).toMatchObject({ status: 'pending', item: { done: false } });
+		answers[0]!(task(1, { done: true, version: 3 }));
+		await expect(first).resolves.toMatchObject({ done: true });
+		answers[1]!(task(1, { done: false, version: 4 }));
+		await expect(second).resolves.toMatchObject({ done: false, version: 4 });
+		store.flush();
+		expect(store.getSnapshot().rows[0]).toMatchObject({
+			status: 'settled',
+			item: { done: false, version: 4 }
+		});
+	});
+
 	it('S13 dispose clears a pending commit’s timeout and rejects the change', async () => {
 		const store = createRecordStore<Task>({
 			env,

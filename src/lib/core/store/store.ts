@@ -284,9 +284,18 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 
 	/** The server's row changed to `item`: changes and failures it already carries are settled. */
 	function serverRow(key: string, item: T, mutationId?: string) {
+		// Fields an earlier change still on its way sets: a row that has a later change's value for
+		// one of them may be the row from before both (toggled twice), so it settles only the echo.
+		const earlier = new Set<string>();
 		for (const change of pending.get(key) ?? []) {
-			if (change.id !== mutationId && !(change.patch.size > 0 && carries(item, change.patch)))
+			const overlaps = [...change.patch.keys()].some((field) => earlier.has(field));
+			const settled =
+				change.id === mutationId ||
+				(!overlaps && change.patch.size > 0 && carries(item, change.patch));
+			if (!settled) {
+				for (const field of change.patch.keys()) earlier.add(field);
 				continue;
+			}
 			take(change);
 			change.controller.abort(new Error(messages.settledByServer()));
 			change.finish(undefined, item);
