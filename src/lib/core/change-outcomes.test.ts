@@ -223,6 +223,47 @@ describe('how a change ends over a two-way transport', () => {
 });
 
 describe('store: changes end, and leave nothing behind', () => {
+	it('S31 two changes to one row never race: the second is sent once the first has its answer', async () => {
+		const calls: Array<{ done: boolean; answer: (row: Task) => void }> = [];
+		const store = createRecordStore<Task>({
+			env,
+			initial: [task(1)],
+			version: (t) => t.version,
+			commit: ({ item }) =>
+				new Promise<Task>((resolve) => calls.push({ done: item.done, answer: resolve }))
+		});
+		const first = store.toggle(1);
+		const second = store.toggle(1);
+		store.flush();
+		expect(store.getSnapshot().rows[0]).toMatchObject({ status: 'pending', item: { done: false } });
+		expect(calls.map((c) => c.done)).toEqual([true]);
+		calls[0]!.answer(task(1, { done: true, version: 2 }));
+		await expect(first).resolves.toMatchObject({ done: true });
+		await Promise.resolve();
+		expect(calls.map((c) => c.done)).toEqual([true, false]);
+		calls[1]!.answer(task(1, { done: false, version: 3 }));
+		await expect(second).resolves.toMatchObject({ done: false, version: 3 });
+	});
+
+	it('S31 a change whose predecessor timed out is still sent, with the value asked for', async () => {
+		const calls: boolean[] = [];
+		const store = createRecordStore<Task>({
+			env,
+			initial: [task(1)],
+			commitTimeout: 1000,
+			commit: ({ item }) => {
+				calls.push(item.done);
+				return calls.length === 1 ? new Promise<Task>(() => {}) : Promise.resolve(item);
+			}
+		});
+		const first = store.toggle(1);
+		const second = store.toggle(1);
+		vi.advanceTimersByTime(1000);
+		await expect(first).rejects.toThrow(/1000 ms/);
+		await expect(second).resolves.toMatchObject({ done: false });
+		expect(calls).toEqual([true, false]);
+	});
+
 	it('S31 toggled twice: the row from before both does not settle the second change', async () => {
 		const answers: Array<(row: Task) => void> = [];
 		const store = createRecordStore<Task>({

@@ -199,6 +199,8 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		throw new TypeError(messages.badOption('commitTimeout', 'a number > 0', commitTimeout));
 
 	const pending = new Map<string, Change<T>[]>();
+	/** Per row, the answer the next change to it waits for. */
+	const inFlight = new Map<string, Promise<void>>();
 	const failures = new Map<string, Failure<T>>();
 	const seenIds = new Set<string>();
 	const queue: Batch<T>[] = [];
@@ -283,19 +285,24 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	}
 
 	/** The server's row changed to `item`: changes and failures it already carries are settled. */
+	/**
+	 * Whether a change still on its way, made before this one, sets one of its fields: the server's
+	 * row may then be the row from before both, and having this change's value proves nothing.
+	 */
+	function overlapsEarlier(change: Change<T>): boolean {
+		for (const other of pending.get(change.key) ?? []) {
+			if (other === change) return false;
+			for (const field of other.patch.keys()) if (change.patch.has(field)) return true;
+		}
+		return false;
+	}
+
 	function serverRow(key: string, item: T, mutationId?: string) {
-		// Fields an earlier change still on its way sets: a row that has a later change's value for
-		// one of them may be the row from before both (toggled twice), so it settles only the echo.
-		const earlier = new Set<string>();
 		for (const change of pending.get(key) ?? []) {
-			const overlaps = [...change.patch.keys()].some((field) => earlier.has(field));
 			const settled =
 				change.id === mutationId ||
-				(!overlaps && change.patch.size > 0 && carries(item, change.patch));
-			if (!settled) {
-				for (const field of change.patch.keys()) earlier.add(field);
-				continue;
-			}
+				(change.patch.size > 0 && !overlapsEarlier(change) && carries(item, change.patch));
+			if (!settled) continue;
 			take(change);
 			change.controller.abort(new Error(messages.settledByServer()));
 			change.finish(undefined, item);
@@ -472,11 +479,9 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		if (!change.controller.signal.aborted) change.controller.abort(cause);
 		const { key, patch } = change;
 		const entry = list.entries.get(key);
-		// The server's row already has what was asked for (its update came first): nothing failed.
-		if (entry && patch.size > 0 && carries(entry.item, patch)) {
-			changed();
-			return change.finish(undefined, entry.item);
-		}
+		// Failed even when the row already shows the value asked for: that row is from before the
+		// change was sent, and an earlier change whose answer was lost may still be applied. Only a
+		// server row that arrives later settles it.
 		const error = new MutationError(failureText(cause, key), key, cause);
 		if (entry) failures.set(key, { id: change.id, error, patch, commit: change.commit });
 		changed();
@@ -494,7 +499,12 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	}
 
 	/** Shows the change and sends it. The promise always settles: resolved or rejected, never thrown. */
-	function send(key: string, patch: Patch, commit: Commit<T>, previous: T): Promise<T> {
+	/**
+	 * Shows the change and sends it once every earlier change to the row has had its answer: two
+	 * requests for one row never race (the second toggle of a double toggle could otherwise arrive
+	 * first and be undone by the first). The promise always settles, never throws.
+	 */
+	function send(key: string, patch: Patch, commit: Commit<T>): Promise<T> {
 		failures.delete(key);
 		return new Promise<T>((resolve, reject) => {
 			const change: Change<T> = {
@@ -511,34 +521,61 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			};
 			setChanges(key, [...(pending.get(key) ?? []), change]);
 			changed();
-			const item = visible(key, list.entries.get(key)!);
-			if (Number.isFinite(commitTimeout)) {
-				change.timer = env.setTimeout(() => {
-					change.timer = undefined;
-					failed(change, new Error(messages.commitTimeout(commitTimeout)));
-				}, commitTimeout);
-			}
-			let answer: Promise<T | void | undefined>;
-			try {
-				answer = Promise.resolve(
-					commit({
-						key,
-						item,
-						previous,
-						mutationId: change.id,
-						signal: change.controller.signal
-					})
-				);
-			} catch (cause) {
-				answer = Promise.reject(cause);
-			}
-			answer.then(
-				(result) => {
-					if (take(change)) accepted(change, isRowOf(result, key) ? result : undefined);
-				},
-				(cause) => failed(change, cause)
-			);
+			const before = inFlight.get(key);
+			let release!: () => void;
+			const answered = new Promise<void>((done) => (release = done));
+			inFlight.set(key, answered);
+			void answered.then(() => {
+				if (inFlight.get(key) === answered) inFlight.delete(key);
+			});
+			const begin = () => {
+				const entry = list.entries.get(key);
+				if (!entry || !pending.get(key)?.includes(change)) return release();
+				const previous = visibleBefore(key, entry, change);
+				if (Number.isFinite(commitTimeout)) {
+					change.timer = env.setTimeout(() => {
+						change.timer = undefined;
+						failed(change, new Error(messages.commitTimeout(commitTimeout)));
+					}, commitTimeout);
+				}
+				let answer: Promise<T | void | undefined>;
+				try {
+					answer = Promise.resolve(
+						commit({
+							key,
+							item: applyPatch(previous, patch),
+							previous,
+							mutationId: change.id,
+							signal: change.controller.signal
+						})
+					);
+				} catch (cause) {
+					answer = Promise.reject(cause);
+				}
+				answer
+					.then(
+						(result) => {
+							if (take(change)) accepted(change, isRowOf(result, key) ? result : undefined);
+						},
+						(cause) => failed(change, cause)
+					)
+					.finally(release);
+				// A change that ends without its answer (a timeout, the server's row) frees the row too.
+				change.controller.signal.addEventListener('abort', release, { once: true });
+			};
+			if (before) void before.then(begin);
+			else begin();
 		});
+	}
+
+	/** The row as it looks with the changes made before `change`, and not it or later ones. */
+	function visibleBefore(key: string, entry: ListEntry<T>, change: Change<T>): T {
+		let item = entry.item;
+		for (const other of pending.get(key) ?? []) {
+			if (other === change) break;
+			item = applyPatch(item, other.patch);
+		}
+		return item;
 	}
 
 	function refuse(key: string, error: unknown): Promise<never> {
@@ -568,7 +605,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			if (intended === null || typeof intended !== 'object') {
 				throw new TypeError(messages.badOption('change', 'a function returning the row', intended));
 			}
-			return send(k, patchBetween(previous as object, intended as object), commit, previous);
+			return send(k, patchBetween(previous as object, intended as object), commit);
 		} catch (error) {
 			return refuse(k, error);
 		}
@@ -639,7 +676,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			if (!failure || !entry)
 				return Promise.reject(new MutationError(messages.nothingToRetry(k), k));
 			// The fields asked for, on the row as it is now: a retry never flips a flip.
-			return send(k, failure.patch, failure.commit, visible(k, entry));
+			return send(k, failure.patch, failure.commit);
 		},
 		settle(mutationId, item) {
 			if (item !== undefined) queue.push({ update: { type: 'upsert', items: [item], mutationId } });

@@ -368,8 +368,14 @@ describe('fallback through the engine: never live on a dead member', () => {
 		c.poll.last.sink.message('still polling');
 		expect(c.poll.last.closed).toBe(false);
 		expect(c.connection.getSnapshot().transport).toBe('polling');
+		// It gets one probe interval to deliver; then it is dropped, and the next better member is tried.
+		vi.advanceTimersByTime(1000);
+		expect(c.ws.last.closed).toBe(true);
+		expect(c.poll.last.closed).toBe(false);
+		expect(c.sse.attempts.filter((a) => !a.closed)).toHaveLength(1);
 		c.connection.stop();
 		expect(c.ws.openCount + c.sse.openCount + c.poll.openCount).toBe(0);
+		expect(vi.getTimerCount()).toBe(0);
 	});
 
 	it('rejects a bad option with a message that names it', () => {

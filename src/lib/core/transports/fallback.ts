@@ -48,6 +48,8 @@ interface Running {
 	delivered: boolean;
 	/** Hints a probe gave before it took over, passed on when it does. */
 	hints?: TransportHints;
+	/** A probe that opened has until this fires to deliver something. */
+	timer?: unknown;
 }
 
 /**
@@ -112,6 +114,7 @@ export function fallback<In = unknown>(
 
 			const stop = (running: Running | undefined) => {
 				if (!running) return;
+				if (running.timer !== undefined) env.clearTimeout(running.timer);
 				running.controller.abort();
 				try {
 					running.connection?.close();
@@ -138,6 +141,8 @@ export function fallback<In = unknown>(
 			/** Makes a member that opened the one the engine sees. */
 			function promote(running: Running) {
 				const member = members[running.index]!;
+				if (running.timer !== undefined) env.clearTimeout(running.timer);
+				running.timer = undefined;
 				if (active !== running) {
 					const old = active;
 					active = running;
@@ -183,7 +188,15 @@ export function fallback<In = unknown>(
 						running.openedInfo = info;
 						running.openedAt = env.now();
 						failures[index] = 0;
-						if (isActive()) promote(running);
+						if (isActive()) return promote(running);
+						// A probe that opens and delivers nothing (a buffering proxy) must not hold a
+						// connection forever: it gets one probe interval.
+						running.timer = env.setTimeout(() => {
+							if (!isProbe()) return;
+							stop(running);
+							probe = undefined;
+							probeFrom(index + 1);
+						}, probeInterval);
 					},
 					message: (data, meta) => deliver() && outer.message(data, meta),
 					dropped: (error) => deliver() && outer.dropped(error),
