@@ -3,8 +3,8 @@ import * as messages from '../messages.js';
 import { DecodeError, MutationError } from '../errors.js';
 import type { MessageMeta } from '../transports/types.js';
 import { defaultDecode, type Decoder, type RecordKey, type Update } from './decode.js';
-import { reasonText } from '../protocol.js';
-import { applyPatch, carries, patchBetween, type Patch } from './patch.js';
+import { createChanges, failureText } from './changes.js';
+import { patchBetween } from './patch.js';
 import {
 	applyUpdates,
 	listOf,
@@ -142,26 +142,6 @@ export interface RecordStore<T> {
 	dispose(): void;
 }
 
-/** A change on its way: shown over the server's row until it is confirmed or fails. */
-interface Change<T> {
-	id: string;
-	key: string;
-	/** The fields the user asked for. */
-	patch: Patch;
-	commit: Commit<T>;
-	controller: AbortController;
-	timer?: unknown;
-	/** Ends the `mutate()` promise; called exactly once. */
-	finish: (error: MutationError | undefined, item: T | undefined) => void;
-}
-
-interface Failure<T> {
-	id: string;
-	error: MutationError;
-	patch: Patch;
-	commit: Commit<T>;
-}
-
 const defaultKey = (item: unknown): RecordKey => (item as { id: RecordKey }).id;
 
 function defaultToggle<T>(item: T): T {
@@ -175,14 +155,10 @@ function defaultToggle<T>(item: T): T {
 }
 
 /**
- * The list the UI renders: keyed, versioned, deduplicated, batched, with optimistic changes.
- *
- * How a change ends: it shows at once (`pending`). It is confirmed by the commit's answer (a row
- * replaces the row; any other answer means the server has the change), by the server's echo
- * carrying its `mutationId`, or by any server row that already carries the fields asked for. It
- * fails (`failed`, rolled back to the server's row) when the commit rejects or times out, unless
- * the server's row already carries those fields. A retry sends the fields asked for, never the
- * same flip again. A row's status never contradicts its data.
+ * The list the UI renders: keyed, versioned, deduplicated, batched, with optimistic changes. The
+ * server's rows are a pure list (`list.ts`), the changes on their way and how they end live in
+ * `changes.ts` (see docs/API.md, "How a change ends"); this shell decodes, dedupes, batches once
+ * per frame and tells its subscribers.
  */
 export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): RecordStore<T> {
 	const env = options.env ?? browserEnv;
@@ -198,21 +174,13 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	if (!(commitTimeout > 0))
 		throw new TypeError(messages.badOption('commitTimeout', 'a number > 0', commitTimeout));
 
-	const pending = new Map<string, Change<T>[]>();
-	/** Per row, the answer the next change to it waits for. */
-	const inFlight = new Map<string, Promise<void>>();
-	const failures = new Map<string, Failure<T>>();
 	const seenIds = new Set<string>();
 	const queue: Batch<T>[] = [];
 	const listeners = new Set<(snapshot: RecordStoreSnapshot<T>) => void>();
 	const rowCache = new Map<
 		string,
-		{ entry: ListEntry<T>; changes: Change<T>[] | undefined; failure: unknown; row: Row<T> }
+		{ entry: ListEntry<T>; changes: unknown; failure: unknown; row: Row<T> }
 	>();
-	let mutationCount = 0;
-	// Mutation ids travel to the server and come back in echoes that every client sees: they must
-	// not collide between tabs, page loads or users.
-	const mutationPrefix = uniquePrefix();
 	let dropped = 0;
 	let dirty = false;
 	let disposed = false;
@@ -266,72 +234,29 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		}
 	}
 
-	function setChanges(key: string, list: Change<T>[]) {
-		if (list.length === 0) pending.delete(key);
-		else pending.set(key, list);
-		dirty = true;
-	}
-
-	/** Takes a change out of the row's list; false when it already ended. */
-	function take(change: Change<T>): boolean {
-		const list = pending.get(change.key);
-		if (!list?.includes(change)) return false;
-		setChanges(
-			change.key,
-			list.filter((c) => c !== change)
-		);
-		if (change.timer !== undefined) env.clearTimeout(change.timer);
-		return true;
-	}
-
-	/** The server's row changed to `item`: changes and failures it already carries are settled. */
-	/**
-	 * Whether a change still on its way, made before this one, sets one of its fields: the server's
-	 * row may then be the row from before both, and having this change's value proves nothing.
-	 */
-	function overlapsEarlier(change: Change<T>): boolean {
-		for (const other of pending.get(change.key) ?? []) {
-			if (other === change) return false;
-			for (const field of other.patch.keys()) if (change.patch.has(field)) return true;
-		}
-		return false;
-	}
-
-	function serverRow(key: string, item: T, mutationId?: string) {
-		for (const change of pending.get(key) ?? []) {
-			const settled =
-				change.id === mutationId ||
-				(change.patch.size > 0 && !overlapsEarlier(change) && carries(item, change.patch));
-			if (!settled) continue;
-			take(change);
-			change.controller.abort(new Error(messages.settledByServer()));
-			change.finish(undefined, item);
-		}
-		const failure = failures.get(key);
-		if (failure && (failure.id === mutationId || carries(item, failure.patch))) {
-			failures.delete(key);
-			dirty = true;
-		}
-	}
-
 	/** Sets the server's row for `key` outside a batch (a commit's answer, an accepted change). */
 	function setRow(key: string, item: T) {
 		list = putRow(list, key, item);
 		dirty = true;
-		serverRow(key, item);
+		changes.serverRow(key, item);
 	}
 
 	/** A row left the list: what was on its way to it ends. */
 	function forget(key: string) {
-		for (const change of pending.get(key) ?? []) {
-			if (change.timer !== undefined) env.clearTimeout(change.timer);
-			change.controller.abort(new Error(messages.rowRemoved(key)));
-			change.finish(new MutationError(messages.rowRemoved(key), key), undefined);
-		}
-		pending.delete(key);
-		failures.delete(key);
+		changes.forget(key);
 		rowCache.delete(key);
 	}
+
+	const changes = createChanges<T>({
+		env,
+		commitTimeout,
+		row: (key) => list.entries.get(key)?.item,
+		setRow,
+		compare,
+		keyOf,
+		report,
+		changed
+	});
 
 	const rules: ListRules<T> = {
 		keyOf: keyFor,
@@ -341,12 +266,6 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		// With `sort`, the order (and so which rows are last) is known only after sorting.
 		maxItems: options.sort ? undefined : maxItems
 	};
-
-	function visible(key: string, entry: ListEntry<T>): T {
-		let item = entry.item;
-		for (const change of pending.get(key) ?? []) item = applyPatch(item, change.patch);
-		return item;
-	}
 
 	function sortRows() {
 		const sort = options.sort;
@@ -367,25 +286,25 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		const items: T[] = [];
 		for (const key of list.order) {
 			const entry = list.entries.get(key)!;
-			const changes = pending.get(key);
-			const failure = failures.get(key);
+			const waiting = changes.pendingFor(key);
+			const failure = changes.failureOf(key);
 			const cached = rowCache.get(key);
 			let row: Row<T>;
 			if (
 				cached &&
 				cached.entry === entry &&
-				cached.changes === changes &&
+				cached.changes === waiting &&
 				cached.failure === failure
 			) {
 				row = cached.row;
 			} else {
 				row = {
 					key,
-					item: visible(key, entry),
-					status: changes ? 'pending' : failure ? 'failed' : 'settled',
+					item: changes.visible(key, entry.item),
+					status: waiting ? 'pending' : failure ? 'failed' : 'settled',
 					...(failure ? { error: failure.error } : {})
 				};
-				rowCache.set(key, { entry, changes, failure, row });
+				rowCache.set(key, { entry, changes: waiting, failure, row });
 			}
 			rows.push(row);
 			items.push(row.item);
@@ -404,13 +323,13 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			for (const event of result.events) {
 				if (event.type === 'row') {
 					dirty = true;
-					serverRow(event.key, event.item, event.mutationId);
+					changes.serverRow(event.key, event.item, event.mutationId);
 				} else if (event.type === 'removed') {
 					dirty = true;
 					forget(event.key);
 				} else {
 					// The echo of our own change: the server applied it, whatever row it came with.
-					confirmById(event.mutationId);
+					changes.confirm(event.mutationId);
 				}
 			}
 		}
@@ -439,145 +358,6 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	dropped = 0;
 	snapshot = buildSnapshot();
 
-	/** The server accepted the change: its fields become the row's until the server's own row arrives. */
-	function accepted(change: Change<T>, row: T | undefined) {
-		const entry = list.entries.get(change.key);
-		let item: T | undefined;
-		if (entry) {
-			const newer = row === undefined ? undefined : compare(row, entry.item);
-			if (row !== undefined && newer !== undefined && newer >= 0) {
-				setRow(change.key, row);
-				item = row;
-			} else {
-				item = carries(entry.item, change.patch)
-					? entry.item
-					: applyPatch(entry.item, change.patch);
-				if (item !== entry.item) setRow(change.key, item);
-			}
-		}
-		changed();
-		change.finish(undefined, item ?? row);
-	}
-
-	function confirmById(mutationId: string) {
-		for (const list of pending.values()) {
-			const change = list.find((c) => c.id === mutationId);
-			if (change && take(change)) return accepted(change, undefined);
-		}
-		const entry = [...failures].find(([, failure]) => failure.id === mutationId);
-		if (entry) {
-			failures.delete(entry[0]);
-			const row = list.entries.get(entry[0]);
-			if (row && !carries(row.item, entry[1].patch))
-				setRow(entry[0], applyPatch(row.item, entry[1].patch));
-			changed();
-		}
-	}
-
-	function failed(change: Change<T>, cause: unknown) {
-		if (!take(change)) return;
-		if (!change.controller.signal.aborted) change.controller.abort(cause);
-		const { key, patch } = change;
-		const entry = list.entries.get(key);
-		// Failed even when the row already shows the value asked for: that row is from before the
-		// change was sent, and an earlier change whose answer was lost may still be applied. Only a
-		// server row that arrives later settles it.
-		const error = new MutationError(failureText(cause, key), key, cause);
-		if (entry) failures.set(key, { id: change.id, error, patch, commit: change.commit });
-		changed();
-		report(error);
-		change.finish(error, undefined);
-	}
-
-	function isRowOf(result: unknown, key: string): result is T {
-		if (result === null || typeof result !== 'object') return false;
-		try {
-			return String(keyOf(result as T)) === key;
-		} catch {
-			return false;
-		}
-	}
-
-	/** Shows the change and sends it. The promise always settles: resolved or rejected, never thrown. */
-	/**
-	 * Shows the change and sends it once every earlier change to the row has had its answer: two
-	 * requests for one row never race (the second toggle of a double toggle could otherwise arrive
-	 * first and be undone by the first). The promise always settles, never throws.
-	 */
-	function send(key: string, patch: Patch, commit: Commit<T>): Promise<T> {
-		failures.delete(key);
-		return new Promise<T>((resolve, reject) => {
-			const change: Change<T> = {
-				id: `${mutationPrefix}.${++mutationCount}`,
-				key,
-				patch,
-				commit,
-				controller: new AbortController(),
-				finish(error, item) {
-					change.finish = () => {};
-					if (error) reject(error);
-					else resolve(item as T);
-				}
-			};
-			setChanges(key, [...(pending.get(key) ?? []), change]);
-			changed();
-			const before = inFlight.get(key);
-			let release!: () => void;
-			const answered = new Promise<void>((done) => (release = done));
-			inFlight.set(key, answered);
-			void answered.then(() => {
-				if (inFlight.get(key) === answered) inFlight.delete(key);
-			});
-			const begin = () => {
-				const entry = list.entries.get(key);
-				if (!entry || !pending.get(key)?.includes(change)) return release();
-				const previous = visibleBefore(key, entry, change);
-				if (Number.isFinite(commitTimeout)) {
-					change.timer = env.setTimeout(() => {
-						change.timer = undefined;
-						failed(change, new Error(messages.commitTimeout(commitTimeout)));
-					}, commitTimeout);
-				}
-				let answer: Promise<T | void | undefined>;
-				try {
-					answer = Promise.resolve(
-						commit({
-							key,
-							item: applyPatch(previous, patch),
-							previous,
-							mutationId: change.id,
-							signal: change.controller.signal
-						})
-					);
-				} catch (cause) {
-					answer = Promise.reject(cause);
-				}
-				answer
-					.then(
-						(result) => {
-							if (take(change)) accepted(change, isRowOf(result, key) ? result : undefined);
-						},
-						(cause) => failed(change, cause)
-					)
-					.finally(release);
-				// A change that ends without its answer (a timeout, the server's row) frees the row too.
-				change.controller.signal.addEventListener('abort', release, { once: true });
-			};
-			if (before) void before.then(begin);
-			else begin();
-		});
-	}
-
-	/** The row as it looks with the changes made before `change`, and not it or later ones. */
-	function visibleBefore(key: string, entry: ListEntry<T>, change: Change<T>): T {
-		let item = entry.item;
-		for (const other of pending.get(key) ?? []) {
-			if (other === change) break;
-			item = applyPatch(item, other.patch);
-		}
-		return item;
-	}
-
 	function refuse(key: string, error: unknown): Promise<never> {
 		const refusal =
 			error instanceof MutationError
@@ -599,13 +379,13 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			if (!entry) return Promise.reject(new MutationError(messages.unknownRow(k), k));
 			const commit = opts.commit ?? options.commit;
 			if (!commit) return Promise.reject(new MutationError(messages.noCommit(), k));
-			const previous = visible(k, entry);
+			const previous = changes.visible(k, entry.item);
 			// Fails here, before anything is shown, if the change cannot apply to this row.
 			const intended = typeof change === 'function' ? change(previous) : { ...previous, ...change };
 			if (intended === null || typeof intended !== 'object') {
 				throw new TypeError(messages.badOption('change', 'a function returning the row', intended));
 			}
-			return send(k, patchBetween(previous as object, intended as object), commit);
+			return changes.send(k, patchBetween(previous as object, intended as object), commit);
 		} catch (error) {
 			return refuse(k, error);
 		}
@@ -671,16 +451,12 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		toggle: (key) => mutate(key, (item) => toggleChange(item)),
 		retryMutation(key) {
 			const k = String(key);
-			const failure = failures.get(k);
-			const entry = list.entries.get(k);
-			if (!failure || !entry)
-				return Promise.reject(new MutationError(messages.nothingToRetry(k), k));
 			// The fields asked for, on the row as it is now: a retry never flips a flip.
-			return send(k, failure.patch, failure.commit);
+			return changes.retry(k) ?? Promise.reject(new MutationError(messages.nothingToRetry(k), k));
 		},
 		settle(mutationId, item) {
 			if (item !== undefined) queue.push({ update: { type: 'upsert', items: [item], mutationId } });
-			else confirmById(mutationId);
+			else changes.confirm(mutationId);
 			schedule();
 		},
 		dispose() {
@@ -688,14 +464,7 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 			disposed = true;
 			cancelFrame?.();
 			cancelFrame = undefined;
-			for (const [key, list] of pending) {
-				for (const change of list) {
-					if (change.timer !== undefined) env.clearTimeout(change.timer);
-					change.controller.abort(new Error(messages.disposed()));
-					change.finish(new MutationError(messages.disposed(), key), undefined);
-				}
-			}
-			pending.clear();
+			changes.dispose();
 			listeners.clear();
 			queue.length = 0;
 		}
@@ -711,23 +480,8 @@ function isUpdate(value: unknown): boolean {
 	return type === 'remove' ? Array.isArray(ids) : Array.isArray(items);
 }
 
-function failureText(cause: unknown, key: string): string {
-	if (cause instanceof Error && cause.message) return cause.message;
-	const text = reasonText(cause);
-	return text ? messages.commitRefused(key, text) : messages.commitFailed(key);
-}
-
 function reportLater(error: unknown) {
 	const g = globalThis as { reportError?: (error: unknown) => void };
 	if (typeof g.reportError === 'function') g.reportError(error);
 	else console.error(error);
-}
-
-/** 16 random hex digits (a UUID's where the platform has one). */
-function uniquePrefix(): string {
-	const uuid = globalThis.crypto?.randomUUID?.();
-	if (uuid) return uuid.replaceAll('-', '').slice(0, 16);
-	let id = '';
-	for (let i = 0; i < 16; i++) id += Math.floor(Math.random() * 16).toString(16);
-	return id;
 }
