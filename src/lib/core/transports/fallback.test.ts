@@ -357,7 +357,34 @@ describe('fallback through the engine: never live on a dead member', () => {
 		expect(connection.getSnapshot().status).toBe('failed');
 	});
 
-	it('a probe that opens but never delivers does not take over', () => {
+	it('S48 a stream probe that opens but never delivers does not take over, and is dropped', () => {
+		const sse = fakeTransport('sse');
+		const poll = fakeTransport('polling');
+		const connection = createConnection({
+			transport: fallback([sse, poll], { probeInterval: 1000 }),
+			env,
+			staleAfter: 5000
+		});
+		connection.start();
+		sse.last.sink.failed(terminal());
+		poll.last.sink.opened();
+		vi.advanceTimersByTime(1000);
+		sse.last.sink.opened();
+		poll.last.sink.message('still polling');
+		expect(poll.last.closed).toBe(false);
+		expect(connection.getSnapshot().transport).toBe('polling');
+		// It gets one probe interval to deliver; then it is dropped and probed again later.
+		vi.advanceTimersByTime(1000);
+		expect(sse.last.closed).toBe(true);
+		expect(poll.last.closed).toBe(false);
+		vi.advanceTimersByTime(1000);
+		expect(sse.attempts.filter((a) => !a.closed)).toHaveLength(1);
+		connection.stop();
+		expect(sse.openCount + poll.openCount).toBe(0);
+		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('a socket probe takes over when it opens, before any frame', () => {
 		const c = chain();
 		c.connection.start();
 		c.ws.last.sink.failed(terminal());
@@ -365,17 +392,9 @@ describe('fallback through the engine: never live on a dead member', () => {
 		c.poll.last.sink.opened();
 		vi.advanceTimersByTime(1000);
 		c.ws.last.sink.opened({ bidirectional: true });
-		c.poll.last.sink.message('still polling');
-		expect(c.poll.last.closed).toBe(false);
-		expect(c.connection.getSnapshot().transport).toBe('polling');
-		// It gets one probe interval to deliver; then it is dropped, and the next better member is tried.
-		vi.advanceTimersByTime(1000);
-		expect(c.ws.last.closed).toBe(true);
-		expect(c.poll.last.closed).toBe(false);
-		expect(c.sse.attempts.filter((a) => !a.closed)).toHaveLength(1);
+		expect(c.poll.last.closed).toBe(true);
+		expect(c.connection.getSnapshot()).toMatchObject({ status: 'live', transport: 'websocket' });
 		c.connection.stop();
-		expect(c.ws.openCount + c.sse.openCount + c.poll.openCount).toBe(0);
-		expect(vi.getTimerCount()).toBe(0);
 	});
 
 	it('rejects a bad option with a message that names it', () => {

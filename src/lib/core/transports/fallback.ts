@@ -17,9 +17,9 @@ export interface FallbackOptions {
 	 */
 	moveAfter?: number;
 	/**
-	 * While on a fallback, how often to try the better transports again (milliseconds). A probe
-	 * that opens and delivers its first message or heartbeat takes over; the old transport keeps
-	 * delivering until then.
+	 * While on a fallback, how often to try the better transports again (milliseconds). A socket
+	 * probe takes over when it opens; a stream (SSE) when it delivers its first message or
+	 * heartbeat, or it is dropped after this long. The old transport keeps delivering until then.
 	 * @defaultValue `60000`
 	 */
 	probeInterval?: number;
@@ -188,9 +188,10 @@ export function fallback<In = unknown>(
 						running.openedInfo = info;
 						running.openedAt = env.now();
 						failures[index] = 0;
-						if (isActive()) return promote(running);
-						// A probe that opens and delivers nothing (a buffering proxy) must not hold a
-						// connection forever: it gets one probe interval.
+						// A socket takes over when it opens (proxies do not hold back its frames); a stream
+						// only once it delivers, since a buffering proxy opens it and passes on nothing.
+						if (isActive() || info.bidirectional === true) return promote(running);
+						// Such a probe must not hold a connection forever: it gets one probe interval.
 						running.timer = env.setTimeout(() => {
 							if (!isProbe()) return;
 							stop(running);
