@@ -446,6 +446,8 @@ const commands = [
 	baseCommands[3]!,
 	baseCommands[6]!,
 	fc.constant(probe),
+	fc.constant(probe),
+	fc.constant(probe),
 	fc.constant(probe)
 ];
 
