@@ -135,6 +135,20 @@ class World {
 		this.live.start();
 	}
 
+	/** The attempt opens, and like the kit's servers the server sends the whole list first. */
+	open(rec: Rec) {
+		rec.opened = true;
+		rec.sink.opened({ bidirectional: rec.member === 'websocket' });
+		if (!rec.closed && !rec.dead) this.sendSnapshot(rec);
+	}
+
+	sendSnapshot(rec: Rec) {
+		rec.sink.message(
+			{ type: 'snapshot', items: [...this.server.values()].map((t) => ({ ...t })) },
+			{ id: String(++this.eventId) }
+		);
+	}
+
 	/** Attempts that may still call the engine. */
 	get usable() {
 		return this.recs.filter((rec) => !rec.closed && !rec.dead);
@@ -300,15 +314,7 @@ const baseCommands = [
 				w.usable.filter((r) => !r.opened),
 				i
 			);
-			if (!rec) return;
-			rec.opened = true;
-			rec.sink.opened({ bidirectional: rec.member === 'websocket' });
-			// Like the kit's servers: the whole list first.
-			if (!rec.closed && !rec.dead)
-				rec.sink.message(
-					{ type: 'snapshot', items: [...w.server.values()].map((t) => ({ ...t })) },
-					{ id: String(++w.eventId) }
-				);
+			if (rec) w.open(rec);
 		})
 	),
 	fc.tuple(fc.constantFrom(...KEYS), fc.boolean()).map(([key, done]) =>
@@ -474,26 +480,13 @@ async function quiesce(world: World) {
 	// Long enough for every change to end; the server keeps the connection alive meanwhile.
 	for (let elapsed = 0; elapsed < BOUND + 30_000; elapsed += 1000) {
 		await vi.advanceTimersByTimeAsync(1000);
-		for (const rec of world.usable.filter((r) => !r.opened)) {
-			rec.opened = true;
-			rec.sink.opened({ bidirectional: rec.member === 'websocket' });
-			if (!rec.closed && !rec.dead)
-				rec.sink.message(
-					{ type: 'snapshot', items: [...world.server.values()].map((t) => ({ ...t })) },
-					{ id: String(++world.eventId) }
-				);
-		}
+		for (const rec of world.usable.filter((r) => !r.opened)) world.open(rec);
 		for (const rec of world.usable.filter((r) => r.opened)) rec.sink.heartbeat();
 		await world.settle();
 		if (world.live.connection.getSnapshot().status === 'failed') world.live.connection.retry();
 	}
 	// One more server snapshot: what the server has now, as a reconnecting client would get it.
-	for (const rec of world.usable.filter((r) => r.opened)) {
-		rec.sink.message(
-			{ type: 'snapshot', items: [...world.server.values()].map((t) => ({ ...t })) },
-			{ id: String(++world.eventId) }
-		);
-	}
+	for (const rec of world.usable.filter((r) => r.opened)) world.sendSnapshot(rec);
 	await world.settle();
 	world.check();
 	const status = world.live.connection.getSnapshot().status;

@@ -302,36 +302,34 @@ describe('fallback through the engine: never live on a dead member', () => {
 		connection.stop();
 	});
 
-	it('S28 three connections in a row that die young (1011 each time): the chain moves down', () => {
-		const { ws, sse, connection } = chain();
-		connection.start();
-		for (let i = 0; i < 3; i++) {
-			expect(ws.attempts).toHaveLength(i + 1);
-			ws.last.sink.opened({ bidirectional: true });
-			ws.last.sink.message('hello');
-			vi.advanceTimersByTime(200);
-			ws.last.sink.failed(closedWith(1011, true));
-			expect(connection.getSnapshot()).toMatchObject({ status: 'reconnecting' });
+	/** Opens the socket, lets it deliver and live `lifetime` ms, closes it with 1011; `times` times. */
+	function dieAfter(c: ReturnType<typeof chain>, lifetime: number, times: number) {
+		c.connection.start();
+		for (let i = 0; i < times; i++) {
+			expect(c.ws.attempts).toHaveLength(i + 1);
+			c.ws.last.sink.opened({ bidirectional: true });
+			c.ws.last.sink.message('hello');
+			vi.advanceTimersByTime(lifetime);
+			c.ws.last.sink.failed(closedWith(1011, true));
+			expect(c.connection.getSnapshot()).toMatchObject({ status: 'reconnecting' });
 			vi.advanceTimersByTime(20_000);
 		}
-		expect(ws.attempts).toHaveLength(3);
-		expect(sse.attempts).toHaveLength(1);
-		connection.stop();
+	}
+
+	it('S28 three connections in a row that die young (1011 each time): the chain moves down', () => {
+		const c = chain();
+		dieAfter(c, 200, 3);
+		expect(c.ws.attempts).toHaveLength(3);
+		expect(c.sse.attempts).toHaveLength(1);
+		c.connection.stop();
 	});
 
 	it('S28 connections that live past minLifetime and deliver do not count as dying young', () => {
-		const { ws, sse, connection } = chain();
-		connection.start();
-		for (let i = 0; i < 4; i++) {
-			ws.last.sink.opened({ bidirectional: true });
-			ws.last.sink.message('hello');
-			vi.advanceTimersByTime(1500);
-			ws.last.sink.failed(closedWith(1011, true));
-			vi.advanceTimersByTime(20_000);
-		}
-		expect(ws.attempts).toHaveLength(5);
-		expect(sse.attempts).toHaveLength(0);
-		connection.stop();
+		const c = chain();
+		dieAfter(c, 1500, 4);
+		expect(c.ws.attempts).toHaveLength(5);
+		expect(c.sse.attempts).toHaveLength(0);
+		c.connection.stop();
 	});
 
 	it('S28 a terminal failure after opening (1008) moves down instead of failing the chain', () => {
