@@ -223,7 +223,7 @@ describe('how a change ends over a two-way transport', () => {
 });
 
 describe('store: changes end, and leave nothing behind', () => {
-	it('S31 two changes to one row never race: the second is sent once the first has its answer', async () => {
+	it('S49 two changes to one row never race: the second is sent once the first has its answer', async () => {
 		const calls: Array<{ done: boolean; answer: (row: Task) => void }> = [];
 		const store = createRecordStore<Task>({
 			env,
@@ -245,7 +245,7 @@ describe('store: changes end, and leave nothing behind', () => {
 		await expect(second).resolves.toMatchObject({ done: false, version: 3 });
 	});
 
-	it('S31 a change whose predecessor timed out is still sent, with the value asked for', async () => {
+	it('S49 a change whose predecessor timed out is still sent, with the value asked for', async () => {
 		const calls: boolean[] = [];
 		const store = createRecordStore<Task>({
 			env,
@@ -264,7 +264,7 @@ describe('store: changes end, and leave nothing behind', () => {
 		expect(calls).toEqual([true, false]);
 	});
 
-	it('S31 toggled twice: the row from before both does not settle the second change', async () => {
+	it('S49 toggled twice: the row from before both does not settle the second change', async () => {
 		const answers: Array<(row: Task) => void> = [];
 		const store = createRecordStore<Task>({
 			env,

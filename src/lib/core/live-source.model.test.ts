@@ -507,7 +507,11 @@ async function quiesce(world: World) {
 			last.intended
 		);
 	}
-	// after stop and dispose nothing remains
+	await stopAndCheck(world);
+}
+
+/** After stop and dispose nothing remains: no attempt, listener, timer or frame; every change ended. */
+async function stopAndCheck(world: World) {
 	world.live.stop();
 	world.live.store.dispose();
 	await world.settle();
@@ -515,9 +519,11 @@ async function quiesce(world: World) {
 	expect(world.env.listenerCount).toBe(0);
 	expect(vi.getTimerCount()).toBe(0);
 	expect(world.env.pendingFrames).toBe(0);
+	expect(world.toggles.filter((t) => !t.settled)).toEqual([]);
 }
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 
 /** A fresh world at time 0, with the steps run against it. */
 async function run(chain: boolean, steps: Iterable<Cmd>): Promise<World> {
@@ -539,7 +545,7 @@ describe('createLiveSource, model-based', () => {
 				fc.commands(commands, { maxCommands: 40 }),
 				async (chain, steps) => quiesce(await run(chain, steps))
 			),
-			{ numRuns: RUNS, seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined }
+			{ numRuns: RUNS, seed: SEED }
 		);
 	}, 600_000);
 
@@ -548,21 +554,11 @@ describe('createLiveSource, model-based', () => {
 			fc.asyncProperty(
 				fc.boolean(),
 				fc.commands(commands, { maxCommands: 25 }),
-				async (chain, steps) => {
-					const world = await run(chain, steps);
-					world.live.stop();
-					world.live.store.dispose();
-					await world.settle();
-					expect(world.recs.filter((rec) => !rec.closed)).toEqual([]);
-					expect(world.env.listenerCount).toBe(0);
-					expect(vi.getTimerCount()).toBe(0);
-					expect(world.env.pendingFrames).toBe(0);
-					expect(world.toggles.filter((t) => !t.settled)).toEqual([]);
-				}
+				async (chain, steps) => stopAndCheck(await run(chain, steps))
 			),
 			{
 				numRuns: Math.ceil(RUNS / 4),
-				seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
+				seed: SEED
 			}
 		);
 	}, 600_000);

@@ -46,7 +46,7 @@ export function mutationMessage<T>(mutationId: string, key: string, item: T): Mu
 	return { type: 'mutation', mutationId, key, item };
 }
 
-export function isMutationMessage(value: unknown): value is MutationMessage {
+export function isMutationMessage<T = unknown>(value: unknown): value is MutationMessage<T> {
 	if (typeof value !== 'object' || value === null) return false;
 	const { type, mutationId, key } = value as Record<string, unknown>;
 	return type === 'mutation' && typeof mutationId === 'string' && typeof key === 'string';
@@ -73,7 +73,8 @@ export function reasonText(reason: unknown): string {
 	return String(reason);
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
+/** A plain object (not an array, not null). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
 	typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** How the server answered a change: accepted, with its reply, or refused, with its reason. */

@@ -1,5 +1,5 @@
 import { delay, http, HttpResponse, ws, type RequestHandler, type WebSocketHandler } from 'msw';
-import { EVENTS } from '../core/protocol.js';
+import { EVENTS, isMutationMessage } from '../core/protocol.js';
 import { createEventLog, sseResponse, type LoggedEvent } from '../server/sse.js';
 import { taskFixtures, type MockTask } from './fixtures.js';
 
@@ -262,22 +262,22 @@ export function createTaskApi(options: TaskApiOptions = {}): TaskApi {
 						const message =
 							event.event === EVENTS.remove
 								? { type: 'remove', ids: event.data }
-								: { type: 'upsert', ...(event.data as object) };
+								: { type: EVENTS.upsert, ...(event.data as object) };
 						client.send(JSON.stringify(message));
 					},
 					close: () => client.close(1012, 'restart')
 				};
 				sockets.add(entry);
 				client.addEventListener('close', () => sockets.delete(entry));
-				client.send(JSON.stringify({ type: 'snapshot', items: list() }));
+				client.send(JSON.stringify({ type: EVENTS.snapshot, items: list() }));
 				client.addEventListener('message', async (event) => {
-					let message: { type?: string; ref?: string; key?: string; item?: Partial<MockTask> };
+					let message: unknown;
 					try {
 						message = JSON.parse(String(event.data));
 					} catch {
 						return;
 					}
-					if (message.type !== 'mutation' || !message.ref) return;
+					if (!isMutationMessage<Partial<MockTask>>(message) || !message.ref) return;
 					const answer = await commitFromSocket(message);
 					if (answer) client.send(JSON.stringify({ type: 'ack', ref: message.ref, ...answer }));
 				});

@@ -2,7 +2,9 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket
 import * as messages from '../core/messages.js';
 import { TransportError, type TransportErrorCode } from '../core/errors.js';
 import type { MessageMeta, Transport, TransportConnection } from '../core/transports/types.js';
-import { MAX_DELAY, readReply, refusalError } from '../core/transports/websocket.js';
+import { MAX_DELAY } from '../core/env/env.js';
+import { positive } from '../core/options.js';
+import { readReply, refusalError } from '../core/transports/websocket.js';
 
 /**
  * The socket.io event names the adapter listens to and emits. The defaults (`task:sync`,
@@ -126,14 +128,8 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 			);
 		}
 	}
-	const ackTimeout = options.ackTimeout ?? 10_000;
-	if (!(ackTimeout > 0))
-		throw new TypeError(messages.badOption('ackTimeout', 'a number > 0', options.ackTimeout));
-	const connectTimeout = options.connectTimeout ?? 10_000;
-	if (!(connectTimeout > 0))
-		throw new TypeError(
-			messages.badOption('connectTimeout', 'a number > 0', options.connectTimeout)
-		);
+	const ackTimeout = positive('ackTimeout', options.ackTimeout, 10_000);
+	const connectTimeout = positive('connectTimeout', options.connectTimeout, 10_000);
 	// A socket reconnecting on its own would race the engine's retries and backoff.
 	shared?.io.reconnection(false);
 	const target = url ?? 'the socket.io server';
@@ -175,13 +171,10 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 				sink.failed(error);
 			}
 
-			const connectTimer = env.setTimeout(
-				() => {
-					if (closed || opened) return;
-					fail(transportError(messages.connectTimeout(target, connectTimeout), 'timeout', true));
-				},
-				Math.min(connectTimeout, MAX_DELAY)
-			);
+			const connectTimer = env.setTimeout(() => {
+				if (closed || opened) return;
+				fail(transportError(messages.connectTimeout(target, connectTimeout), 'timeout', true));
+			}, connectTimeout);
 
 			const onConnect = () => {
 				if (closed || opened) return;

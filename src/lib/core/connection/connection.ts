@@ -1,4 +1,4 @@
-import { browserEnv, type Env } from '../env/env.js';
+import { browserEnv, reportLater, type Env } from '../env/env.js';
 import * as messages from '../messages.js';
 import { DecodeError, TransportError } from '../errors.js';
 import type {
@@ -251,10 +251,9 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 				// Per the SSE spec an id persists across id-less events and an empty id resets it.
 				if (meta.id !== undefined) keepEventId(meta.id);
 				dispatch({ type: 'message', attemptId });
-				const taken = { value: true as boolean | void };
-				guard(() => (taken.value = onMessage?.(data, meta)));
 				// A validator describes the data the store holds: only data it took.
-				validator = taken.value === false ? undefined : meta.validator;
+				const taken = guard(() => onMessage?.(data, meta));
+				validator = taken === false ? undefined : meta.validator;
 			},
 			dropped(error) {
 				if (!isCurrent(attemptId)) return;
@@ -413,18 +412,13 @@ function toPublic(state: MachineState): ConnectionState {
 }
 
 /** Runs a user callback; what it throws is reported without stopping the engine. */
-function guard(callback: () => void) {
+function guard<R>(callback: () => R): R | undefined {
 	try {
-		callback();
+		return callback();
 	} catch (error) {
 		reportLater(error);
+		return undefined;
 	}
-}
-
-function reportLater(error: unknown) {
-	const g = globalThis as { reportError?: (error: unknown) => void };
-	if (typeof g.reportError === 'function') g.reportError(error);
-	else console.error(error);
 }
 
 function safeClose(connection: TransportConnection<unknown>) {

@@ -9,6 +9,7 @@ export interface Env {
 	readonly EventSource: typeof EventSource | undefined;
 	/** The `WebSocket` constructor, when the platform has one. */
 	readonly WebSocket: typeof WebSocket | undefined;
+	/** Calls back after `ms` (at most {@link MAX_DELAY}; `Infinity` waits that long). */
 	setTimeout(callback: () => void, ms: number): unknown;
 	clearTimeout(handle: unknown): void;
 	/** Epoch milliseconds. */
@@ -25,6 +26,19 @@ export interface Env {
 	onVisibilityChange(callback: (visible: boolean) => void): () => void;
 	/** Runs `callback` before the next paint (or in a microtask without frames); returns a cancel function. */
 	requestFrame(callback: () => void): () => void;
+}
+
+/** The longest a platform timer can wait, in milliseconds (about 24.8 days). */
+export const MAX_DELAY = 2_147_483_647;
+
+/**
+ * Reports an error that nothing can handle (a subscriber that threw) the way the platform reports
+ * one from an event listener, without stopping the caller.
+ */
+export function reportLater(error: unknown): void {
+	const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+	if (typeof report === 'function') report(error);
+	else console.error(error);
 }
 
 const g = globalThis as typeof globalThis & {
@@ -46,7 +60,8 @@ export const browserEnv: Env = {
 		return g.WebSocket;
 	},
 	// Looked up per call (not captured) so that fake timers installed later still apply.
-	setTimeout: (callback, ms) => g.setTimeout(callback, ms),
+	// A longer (or infinite) delay would make the platform's timer fire at once.
+	setTimeout: (callback, ms) => g.setTimeout(callback, Math.min(ms, MAX_DELAY)),
 	clearTimeout: (handle) => g.clearTimeout(handle as ReturnType<typeof setTimeout>),
 	now: () => Date.now(),
 	random: () => Math.random(),

@@ -1,5 +1,6 @@
 import * as messages from '../messages.js';
 import { DecodeError } from '../errors.js';
+import { isRecord } from '../protocol.js';
 import type { MessageMeta } from '../transports/types.js';
 
 export type RecordKey = string | number;
@@ -20,9 +21,6 @@ export type Update<T> =
  * ideally) to drop it as malformed.
  */
 export type Decoder<T> = (data: unknown, meta: MessageMeta) => Update<T> | Update<T>[] | null;
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-	typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const isKey = (value: unknown): value is RecordKey =>
 	typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));

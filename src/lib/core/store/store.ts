@@ -1,4 +1,4 @@
-import { browserEnv, type Env } from '../env/env.js';
+import { browserEnv, reportLater, type Env } from '../env/env.js';
 import * as messages from '../messages.js';
 import { DecodeError, MutationError } from '../errors.js';
 import type { MessageMeta } from '../transports/types.js';
@@ -478,10 +478,4 @@ function isUpdate(value: unknown): boolean {
 	const { type, items, ids } = value as Record<string, unknown>;
 	if (typeof type !== 'string' || !UPDATE_TYPES.has(type)) return false;
 	return type === 'remove' ? Array.isArray(ids) : Array.isArray(items);
-}
-
-function reportLater(error: unknown) {
-	const g = globalThis as { reportError?: (error: unknown) => void };
-	if (typeof g.reportError === 'function') g.reportError(error);
-	else console.error(error);
 }

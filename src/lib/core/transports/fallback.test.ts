@@ -382,7 +382,7 @@ describe('fallback through the engine: never live on a dead member', () => {
 		expect(vi.getTimerCount()).toBe(0);
 	});
 
-	it('a socket probe takes over when it opens, before any frame', () => {
+	it('S50 a socket probe takes over when it opens, before any frame', () => {
 		const c = chain();
 		c.connection.start();
 		c.ws.last.sink.failed(terminal());

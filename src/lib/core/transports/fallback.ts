@@ -1,5 +1,6 @@
 import * as messages from '../messages.js';
 import { TransportError } from '../errors.js';
+import { positive } from '../options.js';
 import type {
 	Attempt,
 	OpenedInfo,
@@ -78,10 +79,10 @@ export function fallback<In = unknown>(
 			throw new TypeError(messages.badOption('fallback()', 'transports', member));
 		}
 	}
-	const moveAfter = positive(options.moveAfter, 1, 'moveAfter');
-	const probeInterval = positive(options.probeInterval, 60_000, 'probeInterval');
-	const minLifetime = positive(options.minLifetime, 1000, 'minLifetime');
-	const maxShortLived = positive(options.maxShortLived, 3, 'maxShortLived');
+	const moveAfter = positive(`fallback() moveAfter`, options.moveAfter, 1);
+	const probeInterval = positive(`fallback() probeInterval`, options.probeInterval, 60_000);
+	const minLifetime = positive(`fallback() minLifetime`, options.minLifetime, 1000);
+	const maxShortLived = positive(`fallback() maxShortLived`, options.maxShortLived, 3);
 	// Shared across attempts: the winner is remembered, and so are failures in a row.
 	let winner = 0;
 	const failures = members.map(() => 0);
@@ -345,12 +346,4 @@ export function fallback<In = unknown>(
 			};
 		}
 	};
-}
-
-function positive(value: number | undefined, fallbackValue: number, name: string): number {
-	if (value === undefined) return fallbackValue;
-	if (typeof value !== 'number' || !(value > 0)) {
-		throw new TypeError(messages.badOption(`fallback() ${name}`, 'a number > 0', value));
-	}
-	return value;
 }

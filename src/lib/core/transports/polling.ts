@@ -1,5 +1,6 @@
 import * as messages from '../messages.js';
 import { TransportError } from '../errors.js';
+import { positive } from '../options.js';
 import {
 	contentTypeError,
 	discard,
@@ -40,9 +41,6 @@ export interface PollingOptions<In = unknown> {
 
 const isJson = (type: string) => type === 'application/json' || type.endsWith('+json');
 
-/** The longest a timer can wait: a longer (or infinite) delay would fire at once. */
-const MAX_DELAY = 2_147_483_647;
-
 /**
  * Polls a JSON resource. Conditional requests (`ETag` / `If-None-Match`) make an unchanged list
  * cost one 304 and no re-render; `X-Poll-Interval` and `Retry-After` are honoured. Every response
@@ -55,9 +53,7 @@ const MAX_DELAY = 2_147_483_647;
  * always loads the whole list first.
  */
 export function polling<In = unknown>(options: PollingOptions<In>): Transport<In> {
-	const baseInterval = options.interval ?? 5000;
-	if (!(baseInterval > 0))
-		throw new TypeError(messages.badOption('interval', 'a number > 0', options.interval));
+	const baseInterval = positive('interval', options.interval, 5000);
 	const timeout = options.timeout ?? 15_000;
 	const pauseWhenHidden = options.pauseWhenHidden ?? true;
 
@@ -100,7 +96,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 
 			const schedule = () => {
 				if (closed || (pauseWhenHidden && !env.isVisible())) return;
-				timer = env.setTimeout(run, Math.min(interval, MAX_DELAY));
+				timer = env.setTimeout(run, interval);
 			};
 
 			async function poll() {
@@ -112,7 +108,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 				const abort = () => request.abort();
 				abortRequest = abort;
 				signal.addEventListener('abort', abort);
-				const timeoutHandle = env.setTimeout(abort, Math.min(timeout, MAX_DELAY));
+				const timeoutHandle = env.setTimeout(abort, timeout);
 				const timeoutError = (cause: unknown) =>
 					new TransportError(messages.silence(timeout), {
 						code: 'timeout',

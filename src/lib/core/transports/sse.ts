@@ -1,5 +1,6 @@
 import * as messages from '../messages.js';
 import type { TransportError } from '../errors.js';
+import { positive } from '../options.js';
 import { EVENTS, HEARTBEAT_EVENTS } from '../protocol.js';
 import { discard, networkError, resolveUrl } from './http.js';
 import { deliver, refusal, sseError, timeoutError, type Config } from './sse-shared.js';
@@ -83,15 +84,6 @@ export interface SseOptions {
 	maxEventSize?: number;
 }
 
-/** What both modes need besides the options. */
-function positive(name: string, value: number | undefined, fallback: number): number {
-	if (value === undefined) return fallback;
-	if (typeof value !== 'number' || !(value > 0 && value < 2 ** 31)) {
-		throw new TypeError(messages.badOption(name, 'a number > 0', value));
-	}
-	return value;
-}
-
 /** Server-Sent Events, over the browser's `EventSource` or a streamed `fetch`. */
 export function sse(options: SseOptions): Transport<string> {
 	if (
@@ -117,8 +109,8 @@ export function sse(options: SseOptions): Transport<string> {
 	}
 	const config: Config = {
 		heartbeats: new Set(options.heartbeatEvents ?? HEARTBEAT_EVENTS),
-		connectTimeout: positive('connectTimeout', options.connectTimeout, 5000),
-		maxEventSize: positive('maxEventSize', options.maxEventSize, 1_048_576)
+		connectTimeout: positive('connectTimeout', options.connectTimeout, 5000, true),
+		maxEventSize: positive('maxEventSize', options.maxEventSize, 1_048_576, true)
 	};
 	return {
 		kind: 'sse',

@@ -1,13 +1,11 @@
 import * as messages from '../messages.js';
 import { DecodeError, TransportError } from '../errors.js';
-import { reasonText, readReply } from '../protocol.js';
+import { positive } from '../options.js';
+import { isRecord, reasonText, readReply } from '../protocol.js';
 
 export { readReply, type Reply } from '../protocol.js';
 import { resolveUrl } from './http.js';
 import type { Attempt, Transport, TransportConnection } from './types.js';
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-	typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The error a refused change rejects with (code `nack`, not retryable). Its message gives the
@@ -23,9 +21,6 @@ export function refusalError(error: unknown, transport: string): TransportError 
 		cause: error
 	});
 }
-
-/** The longest a timer can wait (a longer or infinite delay would fire at once). */
-export const MAX_DELAY = 2_147_483_647;
 
 /** An acknowledgement read from an incoming message. */
 export interface Ack {
@@ -130,19 +125,9 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 	const readAck = options.readAck ?? defaultReadAck;
 	const withRef =
 		options.withRef ?? ((data: Out, ref: string) => ({ ...(data as object), ref }) as Out);
-	const connectTimeout = options.connectTimeout ?? 2500;
-	if (!(connectTimeout > 0))
-		throw new TypeError(
-			messages.badOption('connectTimeout', 'a number > 0', options.connectTimeout)
-		);
-	const ackTimeout = options.ackTimeout ?? 10_000;
-	if (!(ackTimeout > 0))
-		throw new TypeError(messages.badOption('ackTimeout', 'a number > 0', options.ackTimeout));
-	const maxMessageSize = options.maxMessageSize ?? 1_048_576;
-	if (!(maxMessageSize > 0))
-		throw new TypeError(
-			messages.badOption('maxMessageSize', 'a number > 0', options.maxMessageSize)
-		);
+	const connectTimeout = positive('connectTimeout', options.connectTimeout, 2500);
+	const ackTimeout = positive('ackTimeout', options.ackTimeout, 10_000);
+	const maxMessageSize = positive('maxMessageSize', options.maxMessageSize, 1_048_576);
 	const terminal = new Set(options.terminalCloseCodes ?? DEFAULT_TERMINAL);
 	let refs = 0;
 
@@ -196,19 +181,16 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 				}
 			};
 
-			const connectTimer = env.setTimeout(
-				() => {
-					if (closed || opened) return;
-					const error = new TransportError(messages.connectTimeout(url, connectTimeout), {
-						code: 'timeout',
-						retryable: true,
-						transport: 'websocket'
-					});
-					release();
-					sink.failed(error);
-				},
-				Math.min(connectTimeout, MAX_DELAY)
-			);
+			const connectTimer = env.setTimeout(() => {
+				if (closed || opened) return;
+				const error = new TransportError(messages.connectTimeout(url, connectTimeout), {
+					code: 'timeout',
+					retryable: true,
+					transport: 'websocket'
+				});
+				release();
+				sink.failed(error);
+			}, connectTimeout);
 
 			/** Ends the attempt for a reason found here, not by the socket. */
 			const failWith = (error: TransportError) => {
@@ -366,19 +348,16 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 						return Promise.reject(sendError(cause));
 					}
 					return new Promise((resolve, reject) => {
-						const timer = env.setTimeout(
-							() => {
-								pending.delete(ref);
-								reject(
-									new TransportError(messages.ackTimeout(timeout), {
-										code: 'timeout',
-										retryable: true,
-										transport: 'websocket'
-									})
-								);
-							},
-							Math.min(timeout, MAX_DELAY)
-						);
+						const timer = env.setTimeout(() => {
+							pending.delete(ref);
+							reject(
+								new TransportError(messages.ackTimeout(timeout), {
+									code: 'timeout',
+									retryable: true,
+									transport: 'websocket'
+								})
+							);
+						}, timeout);
 						pending.set(ref, { resolve, reject, timer });
 						try {
 							socket.send(frame);
