@@ -2,7 +2,7 @@ import { untrack } from 'svelte';
 import type { ConnectionState } from '../../core/connection/machine.js';
 import type { Row } from '../../core/store/store.js';
 import type { Live } from '../../svelte/live.svelte.js';
-import { formatRelative, toMs } from './format.js';
+import { formatRelative, nextRelativeChange, toMs } from './format.js';
 import type { ActivityTimelineLabels, ActivityTimelineProps, TimelineRowContext } from './types.js';
 
 type Fields<T> = Required<
@@ -267,6 +267,10 @@ export class RowFlash {
 	}
 }
 
+/**
+ * What a row shows. `wakeAt` hears when the row's relative time next changes, so that the list's
+ * clock moves on then (and not before).
+ */
 export function rowContext<T>(
 	row: Row<T>,
 	fields: Fields<T>,
@@ -274,9 +278,11 @@ export function rowContext<T>(
 	canToggle: boolean,
 	now: number,
 	locale: string | undefined,
-	labels: ActivityTimelineLabels
+	labels: ActivityTimelineLabels,
+	wakeAt?: (time: number) => void
 ): TimelineRowContext<T> {
 	const time = toMs(fields.getTime(row.item));
+	if (time !== undefined) wakeAt?.(nextRelativeChange(time, now));
 	return {
 		item: row.item,
 		key: row.key,
@@ -291,6 +297,29 @@ export function rowContext<T>(
 		toggle: () => act(() => source.toggle(row.key)),
 		retry: () => act(() => source.retryMutation(row.key))
 	};
+}
+
+/** How many colours actor avatars cycle through (`data-hue` 0 to 5). */
+const HUES = 6;
+
+/**
+ * An actor's avatar: up to two initials (the first letters of the first and last words) and a
+ * colour that stays the same for the same name. Nothing for a missing or blank name.
+ */
+export function avatarOf(actor: string | undefined): { initials: string; hue: number } | undefined {
+	if (typeof actor !== 'string') return undefined;
+	const words = actor
+		.trim()
+		.split(/\s+/u)
+		.filter((word) => /[\p{L}\p{N}]/u.test(word));
+	if (!words.length) return undefined;
+	const first = (word: string) => [...word.replace(/^[^\p{L}\p{N}]+/u, '')][0] ?? '';
+	const initials = (
+		words.length === 1 ? first(words[0]!) : first(words[0]!) + first(words.at(-1)!)
+	).toLocaleUpperCase();
+	let hash = 0;
+	for (let i = 0; i < actor.length; i++) hash = (hash * 31 + actor.charCodeAt(i)) >>> 0;
+	return { initials, hue: hash % HUES };
 }
 
 /**

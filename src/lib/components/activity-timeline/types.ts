@@ -6,9 +6,13 @@ import type { Row } from '../../core/store/store.js';
 import type { Transport } from '../../core/transports/types.js';
 import type { Instant } from '../transport-badge/types.js';
 
-/** Every text the timeline renders, for translation or rewording. */
+/**
+ * Every text the timeline renders, for translation or rewording. Times ("3 minutes ago") and the
+ * row count's digits follow `locale`; these texts do not, so an app in another language passes
+ * them all (see the "French" story).
+ */
 export interface ActivityTimelineLabels {
-	/** The accessible name of the list. */
+	/** The accessible name of the region and the list, and the header's title without `heading`. */
 	label: string;
 	loading: string;
 	empty: string;
@@ -22,6 +26,8 @@ export interface ActivityTimelineLabels {
 	resume: string;
 	/** The button that reveals rows held back while paused or scrolled away. */
 	newItems: (count: number) => string;
+	/** The header's row count for screen readers ("5 items"); the digits show as they are. */
+	count: (count: number) => string;
 	/** Announced to screen readers, at most about once a second. */
 	announceNew: (count: number) => string;
 	announcePaused: string;
@@ -30,7 +36,11 @@ export interface ActivityTimelineLabels {
 	done: string;
 	rowFailed: string;
 	retryRow: string;
-	justNow: string;
+	/**
+	 * The age of a time under 10 seconds.
+	 * @defaultValue "just now" in English, else the locale's word for "now" from `Intl.RelativeTimeFormat` ("maintenant")
+	 */
+	justNow?: string;
 }
 
 /** What a custom `row` snippet gets. */
@@ -76,10 +86,14 @@ export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElemen
 	onRetry?: () => unknown;
 	/**
 	 * The clock for relative times. Fixed values make rendering stable (stories, screenshots).
-	 * @defaultValue the current time, updated every 15 seconds
+	 * @defaultValue the current time, moving on whenever a row's label would change
 	 */
 	now?: Instant;
-	/** The locale for relative times. @defaultValue the browser's */
+	/**
+	 * The locale of relative times, dates and the row count (`Intl`), "just now" included. The
+	 * other texts come from `labels`.
+	 * @defaultValue the browser's
+	 */
 	locale?: string;
 	/** @defaultValue `item.id` */
 	getKey?: (item: T) => string | number;
@@ -98,19 +112,39 @@ export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElemen
 	 * @defaultValue `item.done`
 	 */
 	getDone?: (item: T) => boolean | undefined;
+	/**
+	 * The header's title: a text (shown in an `<h2>`, and the region's name unless `labels.label`
+	 * says otherwise), or a snippet that renders its own heading.
+	 * @defaultValue `labels.label` ("Activity") in an `<h2>`
+	 */
+	heading?: string | Snippet;
+	/** At the header's end, before the pause control: a `<TransportBadge />`, a filter, a link. */
+	aside?: Snippet;
 	/** Renders a row's content yourself. */
 	row?: Snippet<[TimelineRowContext<T>]>;
-	/** Replaces the loading state. */
+	/**
+	 * Replaces the loading state.
+	 * @defaultValue three skeleton rows (still without motion when the reader prefers reduced motion)
+	 */
 	loading?: Snippet;
-	/** Replaces the empty state. */
+	/**
+	 * Replaces the empty state.
+	 * @defaultValue an icon and `labels.empty`, then `emptyDetail`
+	 */
 	empty?: Snippet;
+	/** Under the default empty state's line: a hint or a first action ("Create a task"). */
+	emptyDetail?: Snippet;
 	/**
 	 * Whether live updates are held back (new rows are counted, not shown). Bind it, or listen
 	 * with `onPausedChange`.
 	 * @defaultValue `false`
 	 */
 	paused?: boolean;
+	/** Called when the reader pauses or resumes (the pause control, or "N new"). */
 	onPausedChange?: (paused: boolean) => void;
-	/** @defaultValue English labels */
+	/**
+	 * Texts to override, for translation or rewording.
+	 * @defaultValue English labels (`defaultTimelineLabels`)
+	 */
 	labels?: Partial<ActivityTimelineLabels>;
 }
