@@ -42,20 +42,26 @@ const browser = () => ({
 	}
 });
 
-/** The demo's socket.io server on the dev server's own port (`npm run dev`). */
-const demoRealtime = (): Plugin => ({
-	name: 'demo-realtime',
-	apply: 'serve',
-	async configureServer(server) {
+/**
+ * The demo's socket.io server on the dev or preview server's own port (`npm run dev`,
+ * `npm run preview`); attaching it opens the demo database too.
+ */
+const demoRealtime = (): Plugin => {
+	// Loaded by Node at run time, not bundled into this config.
+	const attach = async (httpServer: unknown) => {
 		// Vitest and Storybook run Vite without an HTTP server of its own: nothing to attach to.
-		const httpServer = server.httpServer;
 		if (!httpServer || process.env.VITEST || process.env.STORYBOOK) return;
-		// Loaded by Node at run time, not bundled into this config.
 		const realtime = pathToFileURL(`${import.meta.dirname}/src/demo/realtime.js`).href;
 		const { attachRealtime } = await import(/* @vite-ignore */ realtime);
 		attachRealtime(httpServer as import('node:http').Server);
-	}
-});
+	};
+	return {
+		name: 'demo-realtime',
+		apply: 'serve',
+		configureServer: (server) => attach(server.httpServer),
+		configurePreviewServer: (server) => attach(server.httpServer)
+	};
+};
 
 export default defineConfig({
 	plugins: [sveltekit(), demoRealtime()],

@@ -1,9 +1,32 @@
-import { json, type Handle } from '@sveltejs/kit';
-import { SESSION_COOKIE } from './demo/shared.js';
+import { json, type Handle, type ServerInit } from '@sveltejs/kit';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SESSION_COOKIE, STORE, verifySession } from './demo/shared.js';
 
-/** The task API answers signed-in readers only, like the page that uses it. */
+/**
+ * Opens the demo database unless the server entry already did (`npm run demo` and the dev and
+ * preview servers' plugin do). `tasks.js` loads better-sqlite3, a native module that must not be
+ * bundled, so it is loaded from the repository at run time: the first folder above this file that
+ * holds `src/demo/tasks.js`, else the working directory.
+ */
+export const init: ServerInit = async () => {
+	if ((globalThis as Record<symbol, unknown>)[STORE]) return;
+	let dir = dirname(fileURLToPath(import.meta.url));
+	while (!existsSync(join(dir, 'src/demo/tasks.js')) && dirname(dir) !== dir) dir = dirname(dir);
+	const file = existsSync(join(dir, 'src/demo/tasks.js'))
+		? join(dir, 'src/demo/tasks.js')
+		: join(process.cwd(), 'src/demo/tasks.js');
+	const { tasks } = await import(/* @vite-ignore */ pathToFileURL(file).href);
+	tasks();
+};
+
+/**
+ * The signed-in name comes from a session cookie this server signed; a missing, forged or tampered
+ * one is no user. The task API answers signed-in readers only, like the page that uses it.
+ */
 export const handle: Handle = ({ event, resolve }) => {
-	event.locals.user = event.cookies.get(SESSION_COOKIE) || undefined;
+	event.locals.user = verifySession(event.cookies.get(SESSION_COOKIE));
 	if (event.url.pathname.startsWith('/api/tasks') && !event.locals.user) {
 		return json({ message: 'Sign in first: POST a name to /signin' }, { status: 401 });
 	}

@@ -14,10 +14,14 @@ export function attachRealtime(httpServer) {
 	const io = new Server(httpServer, { serveClient: false });
 	const realtime = io.of('/realtime');
 
-	// Signed-in readers only, like the page and the API.
-	realtime.use((socket, next) =>
-		sessionUser(socket.request.headers.cookie) ? next() : next(new Error('Sign in first'))
-	);
+	// Signed-in readers only, like the page and the API (a signed session cookie; see shared.js).
+	// The name is kept with the socket: every change made over it is recorded as theirs.
+	realtime.use((socket, next) => {
+		const user = sessionUser(socket.request.headers.cookie);
+		if (!user) return next(new Error('Sign in first'));
+		socket.data.user = user;
+		next();
+	});
 	// The `socket` fault switch: refuse new sockets, drop the open ones.
 	realtime.use((_socket, next) =>
 		store.faults.socket ? next(new Error('The realtime socket is switched off')) : next()
@@ -44,7 +48,7 @@ export function attachRealtime(httpServer) {
 				const body = Object.fromEntries(
 					Object.entries({ ...change, mutationId }).filter(([, value]) => value !== undefined)
 				);
-				reply({ ok: true, result: store.update(id, body) });
+				reply({ ok: true, result: store.update(id, body, socket.data.user) });
 			} catch (error) {
 				reply({ ok: false, error: error instanceof Error ? error.message : String(error) });
 			}

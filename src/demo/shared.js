@@ -1,8 +1,10 @@
 // What the demo's routes need from its data layer, without loading SQLite: the routes are bundled
-// by SvelteKit, the database is opened by the server entry (`server.js`, or the dev server's
-// plugin) and found here through `globalThis`.
+// by SvelteKit, the database is opened by the server entry (`server.js`, the dev and preview
+// servers' plugin, or `init` in hooks.server.ts) and found here through `globalThis`.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
+ * A task; `actor` is the signed-in name of whoever changed it last (the seed's names at first).
  * @typedef {{ id: string; title: string; actor: string; done: boolean; version: number; updatedAt: string }} Task
  * @typedef {{ revision: number; task: Task; mutationId?: string }} Change
  * @typedef {{ stream: boolean; socket: boolean; slow: number }} Faults
@@ -18,7 +20,7 @@ export function taskStore() {
 	)[STORE];
 	if (!store) {
 		throw new Error(
-			'The demo database is not open: start the demo with `npm run dev` or `npm run demo`, which open it before serving.'
+			'The demo database is not open: start the demo with `npm run dev`, `npm run preview` or `npm run demo`, which open it before serving.'
 		);
 	}
 	return store;
@@ -97,6 +99,65 @@ export function parseChange(body) {
 /** The cookie that the sign-in form sets and that the page, the API and the socket require. */
 export const SESSION_COOKIE = 'demo_user';
 
+/** How long a sign-in lasts, in seconds (the cookie's `Max-Age` and the signed expiry). */
+export const SESSION_SECONDS = 60 * 60 * 24;
+
+/** The longest name the sign-in accepts. */
+export const NAME_MAX = 60;
+
+const SECRET = Symbol.for('svelte-realtime-kit.demo.secret');
+
+/**
+ * The key that signs session cookies: `$DEMO_SECRET`, or random bytes made once per process and
+ * kept in memory only (a restart then signs everyone out). Held on `globalThis` because the server
+ * entry's copy of this module and the bundled routes' copy must sign with the same key.
+ * @returns {Buffer}
+ */
+function secret() {
+	const holder = /** @type {Record<symbol, Buffer | undefined>} */ (
+		/** @type {unknown} */ (globalThis)
+	);
+	const fromEnv = process.env.DEMO_SECRET;
+	return (holder[SECRET] ??= fromEnv ? Buffer.from(fromEnv, 'utf8') : randomBytes(32));
+}
+
+/** @param {string} payload */
+const mac = (payload) => createHmac('sha256', secret()).update(payload).digest('base64url');
+
+/**
+ * A session cookie's value for `name`: `<name, base64url>.<expiry, epoch seconds>.<HMAC-SHA256 of
+ * both, base64url>`. Only this server can make one; changing any part breaks the signature.
+ * @param {string} name
+ * @param {number} [now] epoch milliseconds
+ */
+export function signSession(name, now = Date.now()) {
+	const payload = `${Buffer.from(name, 'utf8').toString('base64url')}.${Math.floor(now / 1000) + SESSION_SECONDS}`;
+	return `${payload}.${mac(payload)}`;
+}
+
+/**
+ * The name in a session cookie's value, or `undefined` if the value is not one this server signed
+ * (forged, tampered with, truncated, expired or a bare name). The signatures are compared in
+ * constant time.
+ * @param {string | undefined} value
+ * @param {number} [now] epoch milliseconds
+ * @returns {string | undefined}
+ */
+export function verifySession(value, now = Date.now()) {
+	if (typeof value !== 'string' || value.length > 512) return undefined;
+	const match = /^([A-Za-z0-9_-]+)\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value);
+	if (!match) return undefined;
+	const [, encodedName, expires, signature] = /** @type {[string, string, string, string]} */ (
+		/** @type {unknown} */ (match)
+	);
+	const expected = Buffer.from(mac(`${encodedName}.${expires}`), 'base64url');
+	const given = Buffer.from(signature, 'base64url');
+	if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+	if (Number(expires) * 1000 <= now) return undefined;
+	const name = Buffer.from(encodedName, 'base64url').toString('utf8');
+	return name.trim() !== '' && name.length <= NAME_MAX ? name : undefined;
+}
+
 /**
  * The signed-in name in a `Cookie` header, or `undefined` (for the socket, which has no
  * SvelteKit `cookies`).
@@ -106,13 +167,48 @@ export function sessionUser(header) {
 	for (const pair of header?.split(';') ?? []) {
 		const at = pair.indexOf('=');
 		if (at > 0 && pair.slice(0, at).trim() === SESSION_COOKIE) {
-			const value = pair.slice(at + 1).trim();
+			let value;
 			try {
-				return decodeURIComponent(value) || undefined;
+				value = decodeURIComponent(pair.slice(at + 1).trim());
 			} catch {
 				return undefined;
 			}
+			return verifySession(value);
 		}
 	}
 	return undefined;
+}
+
+/** Where the sign-in sends a reader when `next` is missing or not a path of this site. */
+export const DEFAULT_NEXT = '/activity';
+
+/**
+ * A `next` parameter that is a path on this site, or {@link DEFAULT_NEXT}. Accepted: one `/`
+ * followed by anything but `/` or `\`, with no backslash and no control character, before or
+ * after percent-decoding (browsers read `/\host` and `/%5Chost` as `//host`, another site, and
+ * drop tabs and newlines from URLs); anything else, including `//host`, `https://…` and
+ * `javascript:`, is replaced by the default.
+ * @param {string | null | undefined} next the parameter as read from the URL (decoded once)
+ * @returns {string}
+ */
+export function safeNext(next) {
+	if (typeof next !== 'string' || next.length > 2000) return DEFAULT_NEXT;
+	/** @type {string} */
+	let decoded;
+	try {
+		decoded = decodeURIComponent(next);
+	} catch {
+		return DEFAULT_NEXT;
+	}
+	for (const form of [next, decoded]) {
+		if (!form.startsWith('/') || form[1] === '/' || form.includes('\\')) return DEFAULT_NEXT;
+		// C0 controls, DEL and the C1 range: none belongs in a path, and browsers strip some.
+		// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+		if (/[\u0000-\u001f\u007f-\u009f]/.test(form)) return DEFAULT_NEXT;
+	}
+	// What a browser would make of it, resolved against a stand-in origin: still that origin.
+	const base = 'http://next.invalid';
+	const resolved = new URL(next, base);
+	if (resolved.origin !== base) return DEFAULT_NEXT;
+	return resolved.pathname + resolved.search + resolved.hash;
 }

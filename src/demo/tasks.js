@@ -89,8 +89,8 @@ function createTaskStore(path) {
 	const seen = db.prepare(`SELECT task_id, revision FROM mutations WHERE id = ?`);
 	const remember = db.prepare(`INSERT INTO mutations (id, task_id, revision) VALUES (?, ?, ?)`);
 	const write = db.prepare(
-		`UPDATE tasks SET done = coalesce(?, done), title = coalesce(?, title), version = version + 1, updated_at = ?
-		 WHERE id = ? RETURNING *`
+		`UPDATE tasks SET done = coalesce(?, done), title = coalesce(?, title), actor = ?, version = version + 1,
+		 updated_at = ? WHERE id = ? RETURNING *`
 	);
 	/** @type {Set<(change: Change) => void>} */
 	const listeners = new Set();
@@ -103,10 +103,11 @@ function createTaskStore(path) {
 	 * A mutation id seen before returns the task as it is, without applying the change twice.
 	 * @param {string} id
 	 * @param {{ done?: boolean; title?: string }} change
+	 * @param {string} actor who makes the change: the row's `actor` from now on
 	 * @param {string} [mutationId]
 	 * @returns {{ task: Task; revision: number; replayed: boolean }}
 	 */
-	const applyChange = db.transaction((id, change, mutationId) => {
+	const applyChange = db.transaction((id, change, actor, mutationId) => {
 		if (mutationId) {
 			const before = /** @type {{ task_id: string; revision: number } | undefined} */ (
 				seen.get(mutationId)
@@ -120,6 +121,7 @@ function createTaskStore(path) {
 		const row = write.get(
 			change.done === undefined ? null : change.done ? 1 : 0,
 			change.title ?? null,
+			actor,
 			new Date().toISOString(),
 			id
 		);
@@ -136,14 +138,18 @@ function createTaskStore(path) {
 		/** The revision of the whole list: one more per change. */
 		revision: () => /** @type {{ value: number }} */ (revisionOf.get()).value,
 		/**
-		 * Changes a task and tells every listener (once: a replayed mutation id tells no one).
+		 * Changes a task and tells every listener (once: a replayed mutation id tells no one). The
+		 * row's `actor` becomes the signed-in name of whoever made the change; a request cannot set it.
 		 * @param {string} id
 		 * @param {unknown} body a change request, checked by {@link parseChange}
+		 * @param {string} actor the signed-in name
 		 * @returns {Task}
 		 */
-		update(id, body) {
+		update(id, body, actor) {
+			if (typeof actor !== 'string' || actor.trim() === '')
+				throw new TaskError(401, 'Sign in first: a change needs a signed-in name');
 			const { change, mutationId } = parseChange(body);
-			const { task, revision, replayed } = applyChange(id, change, mutationId);
+			const { task, revision, replayed } = applyChange(id, change, actor, mutationId);
 			if (!replayed) for (const listener of listeners) listener({ revision, task, mutationId });
 			return task;
 		},

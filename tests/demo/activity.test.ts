@@ -5,11 +5,12 @@ import { chromium, type Browser, type Page } from 'playwright';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureChromium } from '../../scripts/chromium.js';
-import { startDemo, tempDatabase, type DemoServer } from './server.js';
+import { signIn, startDemo, tempDatabase, type DemoServer } from './server.js';
 
 interface Task {
 	id: string;
 	title: string;
+	actor: string;
 	done: boolean;
 	version: number;
 }
@@ -31,15 +32,17 @@ afterEach(async () => {
 async function demo(database = tempDatabase()): Promise<DemoServer> {
 	const server = await startDemo(database.path);
 	cleanups.push(database.remove, () => server.kill());
+	await signedIn(server.origin);
 	return server;
 }
 
-async function openActivity(origin: string): Promise<Page> {
+/** A page signed in as `name` (a session the server signed), on /activity with `query`. */
+async function openActivity(origin: string, name = 'Tester', query = ''): Promise<Page> {
 	const context = await browser.newContext();
 	cleanups.push(() => context.close());
-	await context.addCookies([{ name: 'demo_user', value: 'Tester', url: origin }]);
+	await context.addCookies([{ name: 'demo_user', value: await signIn(origin, name), url: origin }]);
 	const page = await context.newPage();
-	await page.goto(`${origin}/activity`);
+	await page.goto(`${origin}/activity${query}`);
 	return page;
 }
 
@@ -48,7 +51,9 @@ const live = (page: Page, transport: string, timeout = 20_000) =>
 		.locator(`.srk-badge[data-status="live"][data-transport="${transport}"]`)
 		.waitFor({ timeout });
 const box = (page: Page, title: string) => page.getByRole('checkbox', { name: title });
-const SIGNED_IN = { cookie: 'demo_user=Tester' };
+let SIGNED_IN = { cookie: '' };
+const signedIn = async (origin: string) =>
+	(SIGNED_IN = { cookie: `demo_user=${encodeURIComponent(await signIn(origin, 'Tester'))}` });
 const list = async (origin: string): Promise<Task[]> =>
 	(await fetch(`${origin}/api/tasks`, { headers: SIGNED_IN })).json() as Promise<Task[]>;
 /** The socket's first answer: `connected`, or its connect error's message. */
@@ -73,7 +78,7 @@ const faults = (origin: string, body: object) =>
 	});
 /** Each page's checkboxes, by task title. */
 const shown = (page: Page) =>
-	page.$$eval('li', (rows) =>
+	page.$$eval('[role="log"] li', (rows) =>
 		Object.fromEntries(
 			rows.map((row) => [
 				row.querySelector('label, .title, [data-title]')?.textContent?.trim() ??
@@ -83,6 +88,31 @@ const shown = (page: Page) =>
 		)
 	);
 const doneByTitle = (tasks: Task[]) => Object.fromEntries(tasks.map((t) => [t.title, t.done]));
+/** The row of a task, by title. */
+const row = (page: Page, title: string) => page.locator('li', { has: box(page, title) });
+/** The link of the transport switcher named `name`. */
+const choice = (page: Page, name: string) =>
+	page.getByRole('navigation', { name: 'Transport' }).getByRole('link', { name, exact: true });
+/**
+ * Counts a page's open event streams and WebSockets as Chromium's network log sees them: what the
+ * page's code may have forgotten to close is counted too.
+ */
+async function connections(page: Page) {
+	const cdp = await page.context().newCDPSession(page);
+	const streams = new Set<string>();
+	const sockets = new Set<string>();
+	cdp.on('Network.requestWillBeSent', (event) => {
+		if (event.type === 'EventSource') streams.add(event.requestId);
+	});
+	cdp.on('Network.loadingFinished', (event) => streams.delete(event.requestId));
+	cdp.on('Network.loadingFailed', (event) => streams.delete(event.requestId));
+	cdp.on('Network.webSocketCreated', (event) => sockets.add(event.requestId));
+	cdp.on('Network.webSocketClosed', (event) => sockets.delete(event.requestId));
+	await cdp.send('Network.enable');
+	return () => ({ streams: streams.size, sockets: sockets.size });
+}
+const byTitle = async (origin: string, title: string) =>
+	(await list(origin)).find((task) => task.title === title)!;
 
 describe('/activity on the production server', () => {
 	it('renders the list on the server, then goes live over socket.io', async () => {
@@ -98,9 +128,9 @@ describe('/activity on the production server', () => {
 		expect(new URL(page.url()).pathname).toBe('/signin');
 		await page.getByLabel('Name').fill('Ada');
 		await page.getByRole('button', { name: 'Continue' }).click();
-		await page.getByText('Signed in as Ada.').waitFor();
+		await page.getByText('Signed in as Ada:', { exact: false }).waitFor();
 		await live(page, 'socket.io');
-		await expect.poll(() => page.locator('li').count()).toBe(7);
+		await expect.poll(() => page.getByRole('log').locator('li').count()).toBe(7);
 	});
 
 	it('the task API, its stream and the socket answer signed-in readers only', async () => {
@@ -173,6 +203,7 @@ describe('/activity on the production server', () => {
 		const database = tempDatabase();
 		let server = await startDemo(database.path);
 		cleanups.push(database.remove, () => server.kill());
+		await signedIn(server.origin);
 		const pages = [
 			await openActivity(server.origin),
 			await openActivity(server.origin),
@@ -239,5 +270,128 @@ describe('/activity on the production server', () => {
 		console.log(
 			`S26: ${inFlight.length} toggles in flight at SIGKILL: ${inFlight.length - rolledBack} applied (${unknown} of them marked not saved, their ack lost), ${rolledBack} not applied and shown as not saved; ${duringOutage.length} made during the outage: all applied after the restart; ${mutations} mutations = ${bumps} version bumps; 3 pages converged`
 		);
+	});
+
+	it('the switcher: a page forced to polling and one forced to SSE both see a change made in a third, with who made it', async () => {
+		const server = await demo();
+		const html = await (
+			await fetch(`${server.origin}/activity?transport=sse`, { headers: SIGNED_IN })
+		).text();
+		// Before hydration the badge says what is coming, not "idle".
+		expect(html).toMatch(/class="srk-badge[^"]*"[^>]*data-status="connecting"/);
+		const polled = await openActivity(server.origin, 'Polly', '?transport=polling');
+		const streamed = await openActivity(server.origin, 'Sid', '?transport=sse');
+		const third = await openActivity(server.origin, 'Ada');
+		await Promise.all([live(polled, 'polling'), live(streamed, 'sse'), live(third, 'socket.io')]);
+		// Each page's switcher marks its own choice, and only that one.
+		for (const [page, name] of [
+			[polled, 'Polling'],
+			[streamed, 'SSE'],
+			[third, 'Automatic']
+		] as const) {
+			await expect(choice(page, name).getAttribute('aria-current')).resolves.toBe('page');
+			expect(await page.locator('nav a[aria-current]').count()).toBe(1);
+			// Each choice says what it costs (the link's description).
+			const described = await choice(page, 'Polling').getAttribute('aria-describedby');
+			await expect(page.locator(`#${described}`).textContent()).resolves.toMatch(
+				/20 requests a minute/
+			);
+		}
+
+		const title = 'Fix flaky screenshot test';
+		expect(await box(polled, title).isChecked()).toBe(false);
+		await box(third, title).click();
+		await expect.poll(() => box(streamed, title).isChecked()).toBe(true);
+		await expect.poll(() => box(polled, title).isChecked(), { timeout: 10_000 }).toBe(true);
+		for (const page of [polled, streamed, third]) {
+			await expect.poll(() => row(page, title).textContent()).toContain('Ada');
+			// A forced transport is the one in use, never a fallback.
+			await expect(page.locator('.srk-badge').getAttribute('data-degraded')).resolves.toBeNull();
+		}
+		expect(await byTitle(server.origin, title)).toMatchObject({ done: true, actor: 'Ada' });
+		// Forced pages stayed on their transport.
+		await live(polled, 'polling', 1000);
+		await live(streamed, 'sse', 1000);
+	});
+
+	it('every change is recorded as the signed-in name, over every transport, and shown beside its row', async () => {
+		const server = await demo();
+		const watcher = await openActivity(server.origin, 'Watcher', '?transport=sse');
+		await live(watcher, 'sse');
+		const cases = [
+			{
+				name: 'Sock Et',
+				query: '?transport=socket.io',
+				kind: 'socket.io',
+				title: 'Ship the release notes'
+			},
+			{ name: 'Sid', query: '?transport=sse', kind: 'sse', title: 'Review the reconnect policy' },
+			{
+				name: 'Polly',
+				query: '?transport=polling',
+				kind: 'polling',
+				title: 'Fix flaky screenshot test'
+			},
+			{ name: 'Otto', query: '', kind: 'socket.io', title: 'Translate the badge labels' }
+		];
+		for (const { name, query, kind, title } of cases) {
+			const page = await openActivity(server.origin, name, query);
+			await live(page, kind);
+			const before = await byTitle(server.origin, title);
+			expect(before.actor).not.toBe(name);
+			await box(page, title).click();
+			await expect
+				.poll(() => byTitle(server.origin, title), { timeout: 10_000 })
+				.toMatchObject({ actor: name, done: !before.done, version: before.version + 1 });
+			await expect.poll(() => row(page, title).textContent()).toContain(name);
+			await expect.poll(() => row(watcher, title).textContent()).toContain(name);
+		}
+		// A request cannot name someone else: the actor is the session's.
+		const task = await byTitle(server.origin, 'Write the MSW scenario docs');
+		const response = await fetch(`${server.origin}/api/tasks/${task.id}`, {
+			method: 'PATCH',
+			headers: { 'content-type': 'application/json', ...SIGNED_IN },
+			body: JSON.stringify({ done: !task.done, actor: 'Mallory' })
+		});
+		expect(response.status).toBe(200);
+		expect(await response.json()).toMatchObject({ actor: 'Tester' });
+	});
+
+	it('the switcher changes the transport in place: one connection at a time, the choice in the URL', async () => {
+		const server = await demo();
+		const page = await openActivity(server.origin, 'Ada', '?transport=polling');
+		const open = await connections(page);
+		await live(page, 'polling');
+		await choice(page, 'SSE').click();
+		await live(page, 'sse');
+		expect(new URL(page.url()).search).toBe('?transport=sse');
+		await expect(choice(page, 'SSE').getAttribute('aria-current')).resolves.toBe('page');
+		await expect.poll(open).toEqual({ streams: 1, sockets: 0 });
+		await choice(page, 'WebSocket').click();
+		await live(page, 'socket.io');
+		await expect.poll(open).toEqual({ streams: 0, sockets: 1 });
+		await choice(page, 'Automatic').click();
+		await live(page, 'socket.io');
+		expect(new URL(page.url()).search).toBe('');
+		await expect.poll(open).toEqual({ streams: 0, sockets: 1 });
+		// The switcher is reachable by keyboard.
+		await choice(page, 'Polling').focus();
+		await page.keyboard.press('Enter');
+		await live(page, 'polling');
+		await expect.poll(open).toEqual({ streams: 0, sockets: 0 });
+		// A toggle after all that still works, once.
+		await box(page, 'Ship the release notes').click();
+		await expect
+			.poll(() => byTitle(server.origin, 'Ship the release notes'))
+			.toMatchObject({ done: true, version: 2, actor: 'Ada' });
+
+		const bad = await fetch(`${server.origin}/activity?transport=carrier-pigeon`, {
+			headers: SIGNED_IN
+		});
+		expect(bad.status).toBe(400);
+		expect(await bad.text()).toContain('Unknown transport');
+		// Signed out, the choice survives the trip through the sign-in form.
+		const response = await fetch(`${server.origin}/activity?transport=sse`, { redirect: 'manual' });
+		expect(response.headers.get('location')).toBe('/signin?next=%2Factivity%3Ftransport%3Dsse');
 	});
 });

@@ -1,20 +1,28 @@
 import { fail, redirect } from '@sveltejs/kit';
-import { SESSION_COOKIE } from '../../demo/shared.js';
+import {
+	NAME_MAX,
+	SESSION_COOKIE,
+	SESSION_SECONDS,
+	safeNext,
+	signSession
+} from '../../demo/shared.js';
 import type { Actions } from './$types.js';
 
-/** A demo sign-in: any name, kept in a cookie. */
+/**
+ * A demo sign-in: any name, kept in a signed cookie (see `signSession`), then back to `next` when
+ * it is a path of this site (see `safeNext`).
+ */
 export const actions: Actions = {
 	default: async ({ cookies, request, url }) => {
 		const name = String((await request.formData()).get('name') ?? '').trim();
-		if (name === '' || name.length > 60)
-			return fail(400, { name, error: 'Enter a name (at most 60 characters).' });
-		cookies.set(SESSION_COOKIE, name, {
+		if (name === '' || name.length > NAME_MAX)
+			return fail(400, { name, error: `Enter a name (at most ${NAME_MAX} characters).` });
+		cookies.set(SESSION_COOKIE, signSession(name), {
 			path: '/',
 			httpOnly: true,
 			sameSite: 'lax',
-			maxAge: 60 * 60 * 24
+			maxAge: SESSION_SECONDS
 		});
-		const next = url.searchParams.get('next');
-		redirect(303, next?.startsWith('/') && !next.startsWith('//') ? next : '/activity');
+		redirect(303, safeNext(url.searchParams.get('next')));
 	}
 };
