@@ -39,8 +39,8 @@ function value(text: string, label?: string): ReactNode {
 	);
 }
 
-function row(property: ThemeProperty, group: string): ReactNode {
-	const others = property.readBy.filter((owner) => owner !== group);
+function row(property: ThemeProperty): ReactNode {
+	const others = property.readBy.filter((reader) => !property.owners.includes(reader));
 	return h(
 		'tr',
 		{ key: property.name },
@@ -61,15 +61,33 @@ function row(property: ThemeProperty, group: string): ReactNode {
 	);
 }
 
-/** Where each group's properties come from: the component that declares their defaults. */
-function groups(properties: ThemeProperty[]): [string, ThemeProperty[]][] {
-	const byOwner = new Map<string, ThemeProperty[]>();
+/** The properties by the components that declare them; `theme.css`'s are every component's. */
+function groups(properties: ThemeProperty[]): [string[], ThemeProperty[]][] {
+	const byOwners = new Map<string, [string[], ThemeProperty[]]>();
 	for (const property of properties) {
-		const list = byOwner.get(property.owner) ?? [];
-		list.push(property);
-		byOwner.set(property.owner, list);
+		const owners = property.owners.includes('theme.css')
+			? ['theme.css']
+			: [...property.owners].sort();
+		const key = owners.join(' ');
+		if (!byOwners.has(key)) byOwners.set(key, [owners, []]);
+		byOwners.get(key)![1].push(property);
 	}
-	return [...byOwner];
+	// One component's tables first, in source order; shared ones after.
+	return [...byOwners.values()].sort(
+		([a], [b]) =>
+			Number(a.length > 1 || a[0] === 'theme.css') - Number(b.length > 1 || b[0] === 'theme.css')
+	);
+}
+
+function caption(owners: string[]): ReactNode {
+	if (owners[0] === 'theme.css') return 'Every component';
+	const names = owners.map((owner) => h('code', { key: owner }, `<${owner}>`));
+	if (names.length === 1) return names;
+	return [
+		...names.slice(0, -1).flatMap((name, i) => (i === 0 ? [name] : [', ', name])),
+		' and ',
+		names[names.length - 1]
+	];
 }
 
 /**
@@ -81,15 +99,11 @@ export function ThemeProperties(props: { table?: typeof themeTable } = {}): Reac
 	return h(
 		'div',
 		{ className: 'srk-docs-properties' },
-		groups(properties).map(([owner, list]) =>
+		groups(properties).map(([owners, list]) =>
 			h(
 				'table',
-				{ key: owner },
-				h(
-					'caption',
-					null,
-					owner.endsWith('.css') ? 'Every component' : h('code', null, `<${owner}>`)
-				),
+				{ key: owners.join(' ') },
+				h('caption', null, caption(owners)),
 				h(
 					'thead',
 					null,
@@ -104,7 +118,7 @@ export function ThemeProperties(props: { table?: typeof themeTable } = {}): Reac
 				h(
 					'tbody',
 					null,
-					list.map((property) => row(property, owner))
+					list.map((property) => row(property))
 				)
 			)
 		),

@@ -1,9 +1,9 @@
 /**
  * The Introduction's table of `--srk-*` custom properties, read from the components' CSS.
  *
- * The convention the sources follow: every public property has its default declared ONCE, on ONE
- * line of CSS (in `theme.css` or a component's `<style>` block), with a trailing comment saying what
- * it sets. Either the property itself:
+ * The convention the sources follow: every public property has its default declared on ONE line
+ * of CSS (in `theme.css` or a component's `<style>` block), with a trailing comment saying what it
+ * sets. Either the property itself:
  *
  *     --srk-space-2: 0.5rem; /* the gap between a row's parts *\/
  *
@@ -13,9 +13,12 @@
  *     --_fg: var(--srk-badge-fg, var(--srk-light, #0f172a) var(--srk-dark, #e2e8f0)); /* text *\/
  *     font-size: var(--srk-badge-font-size, 0.8125rem); /* the badge's type size *\/
  *
- * A default written `var(--srk-light, A) var(--srk-dark, B)` is shown as "light A, dark B". Other
- * lines may read the property again without a comment (a second variant's value, a `calc()`).
- * `--srk-light` and `--srk-dark` are the theme switches (`theme.css`), not properties to override.
+ * Once per component: a property several components read (`--srk-font-family`) is described in
+ * each of them with the same default and the same comment. Other lines may read the property again
+ * without a comment (a second variant's value, a `calc()`). A default written
+ * `var(--srk-light, A) var(--srk-dark, B)` is shown as "light A, dark B". `--srk-light` and
+ * `--srk-dark` are the theme switches (`theme.css`), not properties to override: lines that only
+ * set or read them are not property defaults, commented or not.
  */
 
 export interface ThemeSource {
@@ -36,8 +39,8 @@ export interface ThemeProperty {
 	/** Where the default is declared. */
 	file: string;
 	line: number;
-	/** The component (or `theme.css`) the declaring file belongs to. */
-	owner: string;
+	/** The components (or `theme.css`) that declare the default, in source order. */
+	owners: string[];
 	/** Every component whose sources read or set the property, sorted. */
 	readBy: string[];
 }
@@ -234,9 +237,16 @@ export function readThemeProperties(sources: readonly ThemeSource[]): ThemeTable
 				}
 				const earlier = documented.get(name);
 				if (earlier) {
-					problems.push(
-						`${at}: ${name} is described a second time (first at ${earlier.file}:${earlier.line}); describe each property once`
-					);
+					const first = `${earlier.file}:${earlier.line}`;
+					if (earlier.owners.includes(owner))
+						problems.push(
+							`${at}: ${name} is described a second time in this component (first at ${first}); describe it once`
+						);
+					else if (earlier.default !== fallback || earlier.description !== description)
+						problems.push(
+							`${at}: ${name} differs from its description at ${first}; a property shared by components has the same default and comment in each`
+						);
+					else earlier.owners.push(owner);
 					return;
 				}
 				documented.set(name, {
@@ -246,7 +256,7 @@ export function readThemeProperties(sources: readonly ThemeSource[]): ThemeTable
 					...splitLightDark(fallback),
 					file: source.file,
 					line: index + 1,
-					owner,
+					owners: [owner],
 					readBy: []
 				});
 			});

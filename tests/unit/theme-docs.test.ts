@@ -130,6 +130,8 @@ interface Spec {
 	value?: string;
 	form: 'declared' | 'read';
 	file: number;
+	/** Other files that describe the property too, with the same line. */
+	shared: number[];
 }
 
 const spec = fc.record({
@@ -138,7 +140,8 @@ const spec = fc.record({
 	pair: fc.option(fc.tuple(colour, colour), { nil: undefined }),
 	value: plain,
 	form: fc.constantFrom<'declared' | 'read'>('declared', 'read'),
-	file: fc.nat(2)
+	file: fc.nat(2),
+	shared: fc.subarray([0, 1, 2])
 });
 
 const specs = fc
@@ -150,6 +153,7 @@ const specs = fc
 			description: s.description,
 			form: s.form,
 			file: s.file,
+			shared: s.shared.filter((file) => file !== s.file),
 			...(s.pair ? { light: s.pair[0], dark: s.pair[1] } : { value: s.value })
 		}))
 	);
@@ -172,16 +176,17 @@ const FILES = [
 function build(
 	list: Spec[],
 	seed: number,
-	mutate?: (lines: string[], s: Spec) => void
+	mutate?: (lines: string[], s: Spec, bodies: (file: number) => string[]) => void
 ): ThemeSource[] {
 	const bodies: string[][] = FILES.map(() => []);
 	list.forEach((s, index) => {
 		const lines = bodies[s.file]!;
 		lines.push(documentedLine(s, index));
+		for (const file of s.shared) bodies[file]!.push(documentedLine(s, index));
 		// Uncommented reads elsewhere: another variant, a calc(), a read in another file.
 		lines.push(`\tmargin: calc(var(${s.name}, 1px) * 2);`);
 		bodies[(s.file + 1 + (seed % 2)) % FILES.length]!.push(`\tpadding: var(${s.name}, 0);`);
-		mutate?.(lines, s);
+		mutate?.(lines, s, (file) => bodies[file % FILES.length]!);
 	});
 	return FILES.map((file, i) => {
 		const rule = `.x${i} {\n\tcolor: var(--srk-light, red) var(--srk-dark, blue);\n${bodies[i]!.join('\n')}\n}`;
@@ -205,23 +210,27 @@ describe('readThemeProperties on generated sources', () => {
 					expect(found.default).toBe(defaultOf(s));
 					expect(found.light).toBe(s.light);
 					expect(found.dark).toBe(s.dark);
-					expect(found.file).toBe(FILES[s.file]);
-					expect(found.owner).toBe(['theme.css', 'AlphaBox', 'B'][s.file]);
+					const declaring = [s.file, ...s.shared].sort();
+					expect(found.file).toBe(FILES[declaring[0]!]);
+					expect(found.owners).toEqual(
+						declaring.map((file) => ['theme.css', 'AlphaBox', 'B'][file])
+					);
 					expect(found.readBy.length).toBeGreaterThanOrEqual(1);
 				}
 			})
 		);
 	});
 
-	it('names the property and the line when a comment is missing, empty or doubled', () => {
+	it('names the property and the line when a comment is missing, empty, doubled or differs', () => {
 		fc.assert(
 			fc.property(
 				specs,
 				fc.nat(),
-				fc.constantFrom('missing', 'empty', 'twice', 'unclosed', 'no default'),
+				fc.constantFrom('missing', 'empty', 'twice', 'unclosed', 'no default', 'differs'),
 				(list, seed, fault) => {
 					const victim = list[seed % list.length]!;
-					const sources = build(list, seed, (lines, s) => {
+					victim.shared = [];
+					const sources = build(list, seed, (lines, s, bodies) => {
 						if (s !== victim) return;
 						const documented = lines.length - 2;
 						const line = lines[documented]!;
@@ -229,6 +238,8 @@ describe('readThemeProperties on generated sources', () => {
 						if (fault === 'empty') lines[documented] = line.replace(/\/\*.*\*\/$/, '/*  */');
 						if (fault === 'twice') lines.push(`\tgap: var(${s.name}, 1px); /* again */`);
 						if (fault === 'unclosed') lines[documented] = line.replace(/\*\/$/, '');
+						if (fault === 'differs')
+							bodies(s.file + 1).push(documentedLine({ ...s, light: undefined, value: '7px' }, 99));
 						if (fault === 'no default')
 							lines[documented] = `\tgap: var(${s.name}); /* ${s.description} */`;
 					});
@@ -238,7 +249,8 @@ describe('readThemeProperties on generated sources', () => {
 					expect(problems.some((p) => p.includes(victim.name) || p.startsWith(`${file}:`))).toBe(
 						true
 					);
-					if (fault !== 'twice') expect(properties.map((p) => p.name)).not.toContain(victim.name);
+					if (fault !== 'twice' && fault !== 'differs')
+						expect(properties.map((p) => p.name)).not.toContain(victim.name);
 					for (const problem of problems)
 						expect(problem).toMatch(/^src\/lib\/components\/\S+:\d+: /);
 				}
@@ -281,7 +293,7 @@ describe('readThemeProperties on hand-written sources', () => {
 				name: '--srk-space-2',
 				default: '0.5rem',
 				description: "the gap between a row's parts",
-				owner: 'theme.css',
+				owners: ['theme.css'],
 				readBy: ['TransportBadge', 'theme.css'],
 				line: 4
 			}),
@@ -290,7 +302,7 @@ describe('readThemeProperties on hand-written sources', () => {
 				light: '#0f172a',
 				dark: '#e2e8f0',
 				description: 'text',
-				owner: 'TransportBadge',
+				owners: ['TransportBadge'],
 				line: 4
 			}),
 			expect.objectContaining({ name: '--srk-badge-padding', default: '0.25em 0.7em', line: 5 })
