@@ -1,3 +1,5 @@
 import adapter from '@sveltejs/adapter-node';
+import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
 
-export default { kit: { adapter: adapter() } };
+/** @type {import('@sveltejs/kit').Config} */
+export default { preprocess: vitePreprocess(), kit: { adapter: adapter() } };
