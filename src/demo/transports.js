@@ -17,22 +17,22 @@ export const TRANSPORT_OPTIONS = [
 	{
 		id: 'auto',
 		name: 'Automatic',
-		cost: `socket.io, else SSE, else polling: costs what the one in use costs, plus a probe back up every ${PROBE_INTERVAL / 1000} s while on a fallback.`
+		cost: `socket.io, else SSE, else polling: the cost of the one in use, plus a probe back up every ${PROBE_INTERVAL / 1000} s while on a fallback.`
 	},
 	{
 		id: 'socket.io',
 		name: 'WebSocket',
-		cost: 'socket.io: one held connection, pinged every 25 s; a change arrives at once and toggles travel on the same socket.'
+		cost: 'One held socket.io connection, pinged every 25 s; a change arrives at once, toggles ride the same socket.'
 	},
 	{
 		id: 'sse',
 		name: 'SSE',
-		cost: 'One held HTTP response with a heartbeat every 15 s; a change arrives at once, toggles are separate PATCH requests.'
+		cost: 'One held HTTP response, a heartbeat every 15 s; a change arrives at once, toggles are PATCH requests.'
 	},
 	{
 		id: 'polling',
 		name: 'Polling',
-		cost: `${60_000 / POLL_INTERVAL} requests a minute (a bodiless 304 when nothing changed), no held connection; a change shows up within ${POLL_INTERVAL / 1000} s.`
+		cost: `${60_000 / POLL_INTERVAL} requests a minute (a bodiless 304 when nothing changed), nothing held; a change shows within ${POLL_INTERVAL / 1000} s.`
 	}
 ];
 
