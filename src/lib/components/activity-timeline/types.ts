@@ -69,20 +69,36 @@ export interface TimelineRowContext<T> {
 }
 
 export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElement>, 'children'> {
-	/** Opens (or shares) the connection of this adapter. Without it: the nearest `<LiveSource>`, or `items`. */
+	/**
+	 * Opens (or shares) the connection of this adapter. Without it: the nearest `<LiveSource>`, or `items`.
+	 * @defaultValue none: the nearest `<LiveSource>`, else `items`
+	 */
 	transport?: Transport<unknown, unknown>;
-	/** Options for the connection opened by `transport` (initial rows, key, version, commit...). */
+	/**
+	 * Options for the connection opened by `transport` (initial rows, key, version, commit...).
+	 * @defaultValue `{}`
+	 */
 	options?: Omit<LiveSourceOptions<T>, 'transport'>;
-	/** Plain rows to render without a connection (stories, server data, your own store). */
+	/**
+	 * Plain rows to render without a connection (stories, server data, your own store).
+	 * @defaultValue none (rows come from the connection)
+	 */
 	items?: readonly T[];
-	/** With `items`: the connection state to show (loading, stale, failed...). */
+	/**
+	 * With `items`: the connection state to show (loading, stale, failed...).
+	 * @defaultValue `{ loaded: true }` once `items` is given
+	 */
 	state?: Partial<ConnectionState> & { loaded?: boolean };
 	/**
 	 * With `items`: called when a row's toggle is used. A promise it returns may reject: that marks
 	 * nothing (you own the rows) and is not left unhandled.
+	 * @defaultValue none: rows get no checkbox
 	 */
 	onToggle?: (item: T) => unknown;
-	/** With `items`: called by the retry button shown when `state.status` is `failed`. */
+	/**
+	 * With `items`: called by the retry button shown when `state.status` is `failed`.
+	 * @defaultValue none
+	 */
 	onRetry?: () => unknown;
 	/**
 	 * The clock for relative times. Fixed values make rendering stable (stories, screenshots).
@@ -118,9 +134,15 @@ export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElemen
 	 * @defaultValue `labels.label` ("Activity") in an `<h2>`
 	 */
 	heading?: string | Snippet;
-	/** At the header's end, before the pause control: a `<TransportBadge />`, a filter, a link. */
+	/**
+	 * At the header's end, before the pause control: a `<TransportBadge />`, a filter, a link.
+	 * @defaultValue none
+	 */
 	aside?: Snippet;
-	/** Renders a row's content yourself. */
+	/**
+	 * Renders a row's content yourself.
+	 * @defaultValue avatar, title (with a checkbox when it can toggle), state, actor and time
+	 */
 	row?: Snippet<[TimelineRowContext<T>]>;
 	/**
 	 * Replaces the loading state.
@@ -132,7 +154,10 @@ export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElemen
 	 * @defaultValue an icon and `labels.empty`, then `emptyDetail`
 	 */
 	empty?: Snippet;
-	/** Under the default empty state's line: a hint or a first action ("Create a task"). */
+	/**
+	 * Under the default empty state's line: a hint or a first action ("Create a task").
+	 * @defaultValue none
+	 */
 	emptyDetail?: Snippet;
 	/**
 	 * Whether live updates are held back (new rows are counted, not shown). Bind it, or listen
@@ -140,7 +165,10 @@ export interface ActivityTimelineProps<T> extends Omit<HTMLAttributes<HTMLElemen
 	 * @defaultValue `false`
 	 */
 	paused?: boolean;
-	/** Called when the reader pauses or resumes (the pause control, or "N new"). */
+	/**
+	 * Called when the reader pauses or resumes (the pause control, or "N new").
+	 * @defaultValue none
+	 */
 	onPausedChange?: (paused: boolean) => void;
 	/**
 	 * Texts to override, for translation or rewording.

@@ -41,18 +41,30 @@ export interface TransportBadgeState {
 	 * @defaultValue `'idle'`
 	 */
 	status?: ConnectionStatus;
-	/** The transport now in use (`'sse'`, `'polling'`, `'websocket'`, `'socket.io'` or a custom kind). */
+	/**
+	 * The transport now in use (`'sse'`, `'polling'`, `'websocket'`, `'socket.io'` or a custom kind).
+	 * @defaultValue none (no transport named)
+	 */
 	transport?: TransportKind;
 	/**
 	 * Whether the connection runs on a fallback rather than the preferred transport.
 	 * @defaultValue `false`
 	 */
 	degraded?: boolean;
-	/** The current attempt number (1 for the first attempt). */
+	/**
+	 * The current attempt number (1 for the first attempt).
+	 * @defaultValue none (not shown)
+	 */
 	attempt?: number;
-	/** When the next attempt starts, while `reconnecting`. */
+	/**
+	 * When the next attempt starts, while `reconnecting`.
+	 * @defaultValue none (no countdown)
+	 */
 	retryAt?: Instant;
-	/** When the last message or heartbeat arrived. */
+	/**
+	 * When the last message or heartbeat arrived.
+	 * @defaultValue none (no age shown)
+	 */
 	lastEventAt?: Instant;
 }
 
@@ -63,6 +75,7 @@ export interface TransportBadgeProps
 	 * this adapter opened (it never opens one itself). Or a kind
 	 * (`'sse'`, `'polling'`, ...) to show with the other props. Without it and without `status`, the
 	 * badge shows the nearest `<LiveSource>`.
+	 * @defaultValue none: the nearest `<LiveSource>`, unless `status` is given
 	 */
 	transport?: TransportKind | Transport<unknown, unknown>;
 	/**
