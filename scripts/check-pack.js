@@ -1,7 +1,10 @@
-// Fails when `npm pack` would publish tests, stories, screenshots or other files users should not get.
+// Fails when `npm pack` would publish tests, stories, screenshots or other files users should not get,
+// when the published manifest has install scripts, or when the README (the package page) has a
+// code block that is not a file of the consumer app or a link the npm page cannot resolve.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { readmeBlocks, readmeLinkProblems, repositoryUrl } from './readme.js';
 
 const [pack] = JSON.parse(
 	execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })
@@ -30,6 +33,34 @@ if (leaked.length || outside.length) {
 console.log(
 	`npm pack: ${files.length} files, ${(pack.size / 1024).toFixed(1)} kB packed, no tests, stories or screenshots.`
 );
+
+// npm runs these in the projects that install the package, or lists them to review (npm 11 does
+// so for `prepare` when the package comes from git or a tarball).
+const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+const installScripts = ['preinstall', 'install', 'postinstall', 'prepare'].filter(
+	(name) => manifest.scripts?.[name]
+);
+if (installScripts.length) {
+	console.error(`package.json has install scripts: ${installScripts.join(', ')}`);
+	process.exit(1);
+}
+if (!pack.files.some((/** @type {{ path: string }} */ file) => file.path === 'dist/index.js')) {
+	console.error('npm pack would publish no dist/index.js: run `npm run package` first.');
+	process.exit(1);
+}
+
+const readme = readFileSync('README.md', 'utf8');
+try {
+	const { files, skipped } = readmeBlocks(readme);
+	const problems = readmeLinkProblems(readme, repositoryUrl());
+	if (problems.length) throw new Error(`README links:\n${problems.join('\n')}`);
+	console.log(
+		`README: ${files.length} code blocks are files of the consumer app, ${skipped.length} are marked as not; links resolve on the npm page.`
+	);
+} catch (error) {
+	console.error(error instanceof Error ? error.message : error);
+	process.exit(1);
+}
 
 // What each entry pulls in: follow relative imports through dist/ and collect the packages reached.
 
