@@ -1,11 +1,12 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import fc from 'fast-check';
-import { flushSync } from 'svelte';
+import { createRawSnippet, flushSync } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ActivityTimeline } from '../../src/lib/index.js';
 import { createFakeEnv, type FakeEnv } from '../helpers/fake-env.js';
 import { fakeTransport } from '../helpers/fake-transport.js';
 import ItemsHarness from '../harness/items-harness.svelte';
+import { frenchTimelineLabels } from '../../src/stories/fixtures.js';
 import LiveCustomRow from '../harness/live-custom-row.svelte';
 import LiveHarness from '../harness/live-harness.svelte';
 
@@ -513,5 +514,132 @@ describe('S30 toggles whose change fails or cannot apply', () => {
 		expect(calls).toEqual({ toggle: 1, retry: 1 });
 		expect(screen.getByRole('listitem')).toHaveAttribute('data-status', 'settled');
 		expect(screen.getByRole('checkbox')).not.toBeChecked();
+	});
+});
+
+describe('<ActivityTimeline> relative times', () => {
+	const timeLabels = () =>
+		screen.queryAllByRole('listitem').map((li) => li.querySelector('time')?.textContent);
+
+	it('refreshes a row when its label would change (10 s), not on a fixed tick, and never reads in the future', async () => {
+		vi.useFakeTimers({ now: NOW });
+		render(ActivityTimeline<Task>, {
+			items: [
+				task(1, { updatedAt: NOW - 4000 }),
+				// the server's clock runs 30 s ahead of this one
+				task(2, { updatedAt: NOW + 30_000 }),
+				task(3, { updatedAt: NOW - 3 * 60_000 - 5000 })
+			],
+			locale: 'en'
+		});
+		expect(timeLabels()).toEqual(['just now', 'just now', '3 minutes ago']);
+		await vi.advanceTimersByTimeAsync(5999);
+		expect(timeLabels()).toEqual(['just now', 'just now', '3 minutes ago']);
+		await vi.advanceTimersByTimeAsync(1);
+		expect(timeLabels()).toEqual(['10 seconds ago', 'just now', '3 minutes ago']);
+		await vi.advanceTimersByTimeAsync(34_000); // NOW + 40 s
+		expect(timeLabels()).toEqual(['40 seconds ago', '10 seconds ago', '3 minutes ago']);
+		await vi.advanceTimersByTimeAsync(15_000); // NOW + 55 s
+		expect(timeLabels()).toEqual(['50 seconds ago', '20 seconds ago', '4 minutes ago']);
+		// one timer for the whole list, however many rows
+		expect(vi.getTimerCount()).toBe(1);
+	});
+
+	it('runs no timer with a fixed `now`', () => {
+		vi.useFakeTimers({ now: NOW });
+		render(ActivityTimeline<Task>, { items: [task(1, { updatedAt: NOW - 4000 })], now: NOW });
+		expect(vi.getTimerCount()).toBe(0);
+	});
+
+	it('with locale fr, every time is French, "just now" included; labels translate the rest', () => {
+		render(ActivityTimeline<Task>, {
+			items: [task(1, { updatedAt: NOW - 2000 }), task(2, { updatedAt: NOW - 2 * 3_600_000 })],
+			now: NOW,
+			locale: 'fr',
+			labels: frenchTimelineLabels
+		});
+		const justNow = new Intl.RelativeTimeFormat('fr', { numeric: 'auto' }).format(0, 'second');
+		expect(timeLabels()).toEqual([justNow, 'il y a 2 heures']);
+		expect(document.body.textContent).not.toMatch(/just now|ago|Pause|Activity|items?\b/);
+		expect(screen.getByRole('button', { name: 'Suspendre les mises à jour' })).toBeInTheDocument();
+		expect(screen.getByRole('region', { name: 'Activité' })).toBeInTheDocument();
+	});
+});
+
+describe('<ActivityTimeline> header and states', () => {
+	const text = (html: string) => createRawSnippet(() => ({ render: () => html }));
+
+	it('has a header with the heading, the row count and the aside; the heading names the region', () => {
+		render(ActivityTimeline<Task>, {
+			items: [task(1), task(2)],
+			heading: 'Team tasks',
+			aside: text('<span data-testid="aside">badge</span>')
+		});
+		const header = document.querySelector('header')!;
+		expect(
+			within(header).getByRole('heading', { level: 2, name: 'Team tasks' })
+		).toBeInTheDocument();
+		expect(within(header).getByText('2 items')).toHaveClass('srk-visually-hidden');
+		expect(within(header).getByTestId('aside')).toBeInTheDocument();
+		expect(within(header).getByRole('button', { name: 'Pause updates' })).toBeInTheDocument();
+		expect(screen.getByRole('region', { name: 'Team tasks' })).toBeInTheDocument();
+		expect(screen.getByRole('log', { name: 'Team tasks' })).toBeInTheDocument();
+	});
+
+	it('takes a heading snippet, and defaults to the label', () => {
+		const { unmount } = render(ActivityTimeline<Task>, { items: [task(1)] });
+		expect(screen.getByRole('heading', { name: 'Activity' })).toBeInTheDocument();
+		unmount();
+		render(ActivityTimeline<Task>, { items: [task(1)], heading: text('<h3>Recent</h3>') });
+		expect(screen.getByRole('heading', { level: 3, name: 'Recent' })).toBeInTheDocument();
+		expect(screen.queryByRole('heading', { level: 2 })).toBeNull();
+	});
+
+	it('offers the pause control only when there is something to pause', () => {
+		const { rerender } = render(ActivityTimeline<Task>, { items: [], state: { loaded: false } });
+		expect(screen.queryByRole('button', { name: 'Pause updates' })).toBeNull();
+		rerender({ items: [], state: { loaded: true } });
+		expect(screen.queryByRole('button', { name: 'Pause updates' })).toBeNull();
+		rerender({ items: [task(1)], state: { loaded: true } });
+		expect(screen.getByRole('button', { name: 'Pause updates' })).toBeInTheDocument();
+	});
+
+	it('shows skeleton rows while loading, hidden from screen readers, with the loading text for them', () => {
+		const { container } = render(ActivityTimeline<Task>, { items: [], state: { loaded: false } });
+		const skeleton = container.querySelector('.srk-timeline__skeleton')!;
+		expect(skeleton).toHaveAttribute('aria-hidden', 'true');
+		expect(skeleton.children).toHaveLength(3);
+		expect(screen.getByText('Loading activity…')).toHaveClass('srk-visually-hidden');
+		expect(container.querySelectorAll('li')).toHaveLength(0);
+	});
+
+	it('shows an empty state with an icon, the line, and the emptyDetail snippet', () => {
+		const { container } = render(ActivityTimeline<Task>, {
+			items: [],
+			emptyDetail: text('<a href="/new">Create a task</a>')
+		});
+		const empty = container.querySelector('[data-state="empty"]')!;
+		expect(empty.querySelector('svg')).toHaveAttribute('aria-hidden', 'true');
+		expect(within(empty as HTMLElement).getByText('No activity yet.')).toBeInTheDocument();
+		expect(
+			within(empty as HTMLElement).getByRole('link', { name: 'Create a task' })
+		).toBeInTheDocument();
+	});
+
+	it('shows each actor as initials, hidden from screen readers (the name is in the row)', () => {
+		render(ActivityTimeline<Task>, {
+			items: [
+				task(1, { actor: 'Ada Lovelace' }),
+				task(2, { actor: 'grace' }),
+				task(3, { actor: '  ' }),
+				task(4, { actor: 'Jean-Luc de la Fontaine' })
+			]
+		});
+		const avatars = screen
+			.getAllByRole('listitem')
+			.map((li) => li.querySelector<HTMLElement>('.srk-timeline__avatar')!);
+		expect(avatars.map((a) => (a.hidden ? null : a.textContent))).toEqual(['AL', 'G', null, 'JF']);
+		for (const a of avatars) expect(a).toHaveAttribute('aria-hidden', 'true');
+		expect(avatars[0]!.dataset.hue).toMatch(/^[0-5]$/);
 	});
 });

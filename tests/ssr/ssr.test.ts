@@ -4,6 +4,8 @@ import { shareCount } from '../../src/lib/svelte/registry.js';
 import { fakeTransport } from '../helpers/fake-transport.js';
 import LiveHarness from '../harness/live-harness.svelte';
 import SharedHarness from '../harness/shared-harness.svelte';
+import BadgeFirst from '../harness/badge-first.svelte';
+import { TransportBadge } from '../../src/lib/index.js';
 
 const task = (id: number) => ({ id, title: `Task ${id}`, done: false });
 
@@ -41,5 +43,21 @@ describe('server rendering', () => {
 		expect(first.body).toContain('Task 1');
 		expect(second.body).not.toContain('Task 1');
 		expect(second.body).toContain('Task 2');
+	});
+
+	it('a badge watching a connection says "connecting" before hydration, not "idle"', () => {
+		const badgeOf = (body: string) => /<div[^>]*class="srk-badge[^"]*"[^>]*>/.exec(body)?.[0] ?? '';
+		// inside a <LiveSource>
+		const inSource = render(LiveHarness, {
+			props: { source: { transport: fakeTransport('sse'), initial: [task(1)] } }
+		}).body;
+		expect(badgeOf(inSource)).toContain('data-status="connecting"');
+		expect(inSource).toContain('>connecting<');
+		// given the adapter the timeline opens
+		const withAdapter = render(BadgeFirst, { props: { transport: fakeTransport('sse') } }).body;
+		expect(badgeOf(withAdapter)).toContain('data-status="connecting"');
+		// a badge given its state shows that state
+		const plain = render(TransportBadge, { props: { status: 'idle' } }).body;
+		expect(badgeOf(plain)).toContain('data-status="idle"');
 	});
 });
