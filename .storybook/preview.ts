@@ -2,10 +2,22 @@ import '@fontsource/inter/400.css';
 import '@fontsource/inter/500.css';
 import '@fontsource/inter/600.css';
 import type { Decorator, Preview } from '@storybook/sveltekit';
+import type { RequestHandler, WebSocketHandler } from 'msw';
 import { setupWorker } from 'msw/browser';
-import { mswLoader } from 'msw-storybook-addon/csf3';
-import { createScenario, scenarios, type ScenarioName } from '../src/lib/mocks/index.js';
+import {
+	createScenario,
+	freezeDate,
+	scenarios,
+	type ScenarioName,
+	type TaskApi
+} from '../src/lib/mocks/index.js';
+import { STORY_NOW } from '../src/stories/fixtures.js';
 import ThemeFrame from '../src/stories/theme-frame.svelte';
+
+// Every time a story shows (`3 minutes ago`, `retrying in 60 s`, `last event 0 s ago`) is read from
+// the clock the screenshot tests use, stopped at the stories' `now`: a story looks the same on any
+// date, while browsing as in the tests. Timers still run, so connections and retries work.
+freezeDate(STORY_NOW);
 
 // Started before any story module loads: socket clients capture `WebSocket` when imported.
 const worker = setupWorker();
@@ -15,6 +27,87 @@ await worker.start({
 	serviceWorker: { url: 'mockServiceWorker.js' }
 });
 
+type Handler = RequestHandler | WebSocketHandler;
+
+/** What a live story tells the preview about its mock API (`parameters.mock`). */
+interface StoryMock {
+	/** A fresh mock API of the story's scenario, for each time the story mounts. */
+	create(): TaskApi;
+	/** Where that API lives, so that the Network toolbar can put another scenario there. */
+	base: string;
+	socketUrl?: string;
+	socketIoUrl?: string;
+}
+
+/**
+ * The mock APIs of every story on screen, by where they live. A docs page renders many stories at
+ * once, each with its mock API under its own URL namespace, so their handlers coexist; a story
+ * shown twice (a docs page's primary story) shares one API; an API's handlers leave when the last
+ * story using it unmounts.
+ */
+const mounted = new Map<string, { api: TaskApi; users: number }>();
+/** How each render's loader hands its unmount to the render's `beforeEach` cleanup. */
+const unmounts = new WeakMap<object, () => void>();
+/** Plain `parameters.msw` handler lists of the stories on screen. */
+const plain = new Map<symbol, readonly Handler[]>();
+const install = () =>
+	worker.resetHandlers(
+		...[...mounted.values()].flatMap(({ api }) => api.handlers),
+		...[...plain.values()].flat()
+	);
+
+/**
+ * Every mock API a story mounted since the page loaded, with the story's id: what the Storybook check
+ * reads (`window.__srkMocks`) to find streams and sockets still open on the mock's side after the
+ * stories using them unmounted.
+ */
+const used: Array<{ id: string; api: TaskApi }> = [];
+(globalThis as { __srkMocks?: unknown }).__srkMocks = {
+	/** The mock APIs no story on screen uses that still hold streams or sockets open. */
+	leaks() {
+		const current = new Set([...mounted.values()].map(({ api }) => api));
+		return used.flatMap(({ id, api }, index) => {
+			if (current.has(api)) return [];
+			const { streams, sockets } = api.open();
+			return streams + sockets > 0 ? [{ id, index, streams, sockets }] : [];
+		});
+	}
+};
+
+/**
+ * Mounts a live story's mock API: its own scenario's, or with the Network toolbar set, another
+ * scenario's API in the story's place (only that one, so that the story's own socket handlers do
+ * not answer the same connections too). Returns the API and the function that unmounts it.
+ */
+function mountMock(id: string, mock: StoryMock, network: unknown) {
+	const other = typeof network === 'string' && network !== 'story' ? network : undefined;
+	const key = `${other ?? 'story'} ${mock.base}`;
+	let entry = mounted.get(key);
+	if (!entry) {
+		const api = other
+			? createScenario(other as ScenarioName, {
+					base: mock.base,
+					socketUrl: mock.socketUrl,
+					socketIoUrl: mock.socketIoUrl
+				})
+			: mock.create();
+		mounted.set(key, (entry = { api, users: 0 }));
+		used.push({ id, api });
+		install();
+	}
+	entry.users++;
+	const mine = entry;
+	let done = false;
+	const unmount = () => {
+		if (done) return;
+		done = true;
+		if (--mine.users > 0 || mounted.get(key) !== mine) return;
+		mounted.delete(key);
+		install();
+	};
+	return { api: entry.api, unmount };
+}
+
 const withTheme: Decorator = (_story, { globals, parameters }) => ({
 	Component: ThemeFrame,
 	props: { theme: parameters.theme ?? globals.theme ?? 'light' }
@@ -22,7 +115,6 @@ const withTheme: Decorator = (_story, { globals, parameters }) => ({
 
 const preview: Preview = {
 	decorators: [withTheme],
-	loaders: [mswLoader(() => worker)],
 	globalTypes: {
 		network: {
 			description: 'Swap the network situation of a live story for another mock scenario',
@@ -55,20 +147,32 @@ const preview: Preview = {
 		controls: { matchers: { color: /(background|color)$/i, date: /At$|^now$/ } },
 		a11y: { test: 'error' }
 	},
-	beforeEach({ canvasElement, globals, parameters }) {
+	loaders: [
+		// Synchronous up to the mount, so that two copies of a story on a docs page share one API.
+		(context) => {
+			const mock = context.parameters.mock as StoryMock | undefined;
+			if (!mock) return {};
+			const { api, unmount } = mountMock(context.id, mock, context.globals.network);
+			unmounts.set(context, unmount);
+			return { mock: api };
+		}
+	],
+	beforeEach(context) {
+		const { canvasElement, parameters } = context;
 		// Lets the visual tests find the element the story rendered into.
 		canvasElement.setAttribute('data-story-canvas', '');
-		// The Network toolbar: a live story that names its mock API's base gets another scenario.
-		const network = globals.network as ScenarioName | 'story' | undefined;
-		const base = parameters.mockBase as string | undefined;
-		if (network && network !== 'story' && base) {
-			const api = createScenario(network, {
-				base,
-				socketUrl: parameters.mockSocketUrl,
-				socketIoUrl: parameters.mockSocketIoUrl
-			});
-			worker.use(...api.handlers);
-		}
+		const unmount = unmounts.get(context);
+		if (unmount) return unmount;
+		// Any other story's `parameters.msw` handlers, for as long as it is mounted.
+		const handlers = parameters.msw;
+		if (!Array.isArray(handlers) || handlers.length === 0) return;
+		const key = Symbol(context.id);
+		plain.set(key, handlers as Handler[]);
+		install();
+		return () => {
+			plain.delete(key);
+			install();
+		};
 	},
 	tags: ['autodocs']
 };
