@@ -1,5 +1,6 @@
 // The /activity demo end to end: the built app on its production server (SQLite, SSE route,
 // socket.io), pages in Chromium. Needs `vite build` first (`npm run test:demo` does both).
+import { AxeBuilder } from '@axe-core/playwright';
 import Database from 'better-sqlite3';
 import { chromium, type Browser, type Page } from 'playwright';
 import { io } from 'socket.io-client';
@@ -393,5 +394,21 @@ describe('/activity on the production server', () => {
 		// Signed out, the choice survives the trip through the sign-in form.
 		const response = await fetch(`${server.origin}/activity?transport=sse`, { redirect: 'manual' });
 		expect(response.headers.get('location')).toBe('/signin?next=%2Factivity%3Ftransport%3Dsse');
+	});
+
+	it('the page, its switcher and the sign-in form have no axe violations, wide and narrow', async () => {
+		const server = await demo();
+		const page = await openActivity(server.origin, 'Ada', '?transport=sse');
+		await live(page, 'sse');
+		const violations = async () =>
+			(await new AxeBuilder({ page }).analyze()).violations.map(
+				(v) => `${v.id}: ${v.nodes.map((node) => node.target.join(' ')).join(', ')}`
+			);
+		for (const width of [1280, 375]) {
+			await page.setViewportSize({ width, height: 800 });
+			expect(await violations(), `/activity at ${width} px`).toEqual([]);
+		}
+		await page.goto(`${server.origin}/signin`);
+		expect(await violations(), '/signin').toEqual([]);
 	});
 });
