@@ -261,6 +261,12 @@ describe('sign-in and sign-out on the production server', () => {
 	it('the cookie is signed: a forged or tampered one is no user for the page, the API and the socket', async () => {
 		const cookie = await signIn(server.origin, 'Ada');
 		expect(cookie).not.toBe('Ada');
+		// Out of scripts' reach, not sent by other sites' posts, and kept over plain http (Secure
+		// would make browsers drop it on a LAN address).
+		const header = (await signInResponse(server.origin, 'Ada')).headers.get('set-cookie')!;
+		expect(header).toMatch(/; HttpOnly/i);
+		expect(header).toMatch(/; SameSite=Lax/i);
+		expect(header).not.toMatch(/; Secure/i);
 		expect(await api(cookie)).toBe(200);
 		expect(await socketAnswer(cookie)).toBe('connected');
 

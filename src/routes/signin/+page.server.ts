@@ -21,6 +21,9 @@ export const actions: Actions = {
 			path: '/',
 			httpOnly: true,
 			sameSite: 'lax',
+			// Over plain http on a LAN address a Secure cookie would be dropped (SvelteKit sets Secure
+			// everywhere but on localhost): Secure whenever the site is served over https.
+			secure: url.protocol === 'https:',
 			maxAge: SESSION_SECONDS
 		});
 		redirect(303, safeNext(url.searchParams.get('next')));
