@@ -87,6 +87,7 @@ const ageOf = (time: number, now: number) => Math.max(0, now - time);
 const relativeFormats = new Map<string | undefined, Intl.RelativeTimeFormat>();
 const dateFormats = new Map<string | undefined, Intl.DateTimeFormat>();
 const justNowPhrases = new Map<string | undefined, string>();
+const numberFormats = new Map<string | undefined, Intl.NumberFormat>();
 
 function cached<F>(
 	cache: Map<string | undefined, F>,
@@ -142,4 +143,9 @@ export function formatRelative(
 export function nextRelativeChange(time: number, now: number): number {
 	const shown = band(ageOf(time, now));
 	return shown ? time + shown.from + shown.step : Infinity;
+}
+
+/** A count in `locale`'s digits ("12", "١٢"). */
+export function formatCount(count: number, locale: string | undefined): string {
+	return cached(numberFormats, locale, () => new Intl.NumberFormat(locale)).format(count);
 }
