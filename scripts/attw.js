@@ -1,5 +1,6 @@
 // Are the Types Wrong? on the tarball `npm pack` makes. It is packed here with --ignore-scripts:
-// this runs inside `npm run package`, which `prepack` runs, so `attw --pack` would start it again.
+// this runs inside `npm run package`, which `prepack` runs, so `attw --pack` would start it again;
+// and with --dry-run=false, since `npm pack --dry-run` runs prepack with npm_config_dry_run set.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,9 +9,13 @@ import { join } from 'node:path';
 const dir = mkdtempSync(join(tmpdir(), 'srk-attw-'));
 try {
 	const [{ filename }] = JSON.parse(
-		execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
-			encoding: 'utf8'
-		})
+		execFileSync(
+			'npm',
+			['pack', '--json', '--ignore-scripts', '--dry-run=false', '--pack-destination', dir],
+			{
+				encoding: 'utf8'
+			}
+		)
 	);
 	execFileSync(
 		'npx',
