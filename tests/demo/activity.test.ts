@@ -112,6 +112,15 @@ async function connections(page: Page) {
 	await cdp.send('Network.enable');
 	return () => ({ streams: streams.size, sockets: sockets.size });
 }
+/** Picks a transport in the switcher and waits for the page to show it as picked. */
+async function pick(page: Page, name: string, how: 'click' | 'keyboard' = 'click') {
+	if (how === 'click') await choice(page, name).click();
+	else {
+		await choice(page, name).focus();
+		await page.keyboard.press('Enter');
+	}
+	await expect.poll(() => choice(page, name).getAttribute('aria-current')).toBe('page');
+}
 const byTitle = async (origin: string, title: string) =>
 	(await list(origin)).find((task) => task.title === title)!;
 
@@ -363,22 +372,22 @@ describe('/activity on the production server', () => {
 		const page = await openActivity(server.origin, 'Ada', '?transport=polling');
 		const open = await connections(page);
 		await live(page, 'polling');
-		await choice(page, 'SSE').click();
+		await pick(page, 'SSE');
 		await live(page, 'sse');
 		expect(new URL(page.url()).search).toBe('?transport=sse');
-		await expect(choice(page, 'SSE').getAttribute('aria-current')).resolves.toBe('page');
 		await expect.poll(open).toEqual({ streams: 1, sockets: 0 });
-		await choice(page, 'WebSocket').click();
+		await pick(page, 'WebSocket');
 		await live(page, 'socket.io');
+		expect(new URL(page.url()).search).toBe('?transport=socket.io');
 		await expect.poll(open).toEqual({ streams: 0, sockets: 1 });
-		await choice(page, 'Automatic').click();
+		await pick(page, 'Automatic');
 		await live(page, 'socket.io');
 		expect(new URL(page.url()).search).toBe('');
 		await expect.poll(open).toEqual({ streams: 0, sockets: 1 });
 		// The switcher is reachable by keyboard.
-		await choice(page, 'Polling').focus();
-		await page.keyboard.press('Enter');
+		await pick(page, 'Polling', 'keyboard');
 		await live(page, 'polling');
+		expect(new URL(page.url()).search).toBe('?transport=polling');
 		await expect.poll(open).toEqual({ streams: 0, sockets: 0 });
 		// A toggle after all that still works, once.
 		await box(page, 'Ship the release notes').click();
