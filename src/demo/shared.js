@@ -150,8 +150,10 @@ export function verifySession(value, now = Date.now()) {
 	const [, encodedName, expires, signature] = /** @type {[string, string, string, string]} */ (
 		/** @type {unknown} */ (match)
 	);
-	const expected = Buffer.from(mac(`${encodedName}.${expires}`), 'base64url');
-	const given = Buffer.from(signature, 'base64url');
+	// The signature as text, not decoded: base64url decoding ignores the last character's low
+	// bits, so two spellings of one signature would both pass.
+	const expected = Buffer.from(mac(`${encodedName}.${expires}`), 'ascii');
+	const given = Buffer.from(signature, 'ascii');
 	if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
 	if (Number(expires) * 1000 <= now) return undefined;
 	const name = Buffer.from(encodedName, 'base64url').toString('utf8');
