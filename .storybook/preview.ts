@@ -46,8 +46,8 @@ interface StoryMock {
  * story using it unmounts.
  */
 const mounted = new Map<string, { api: TaskApi; users: number }>();
-/** How each render's loader hands its unmount to the render's `beforeEach` cleanup. */
-const unmounts = new WeakMap<object, () => void>();
+/** The mock API mounted for the story rendered in each canvas, and how to give it back. */
+const mountedIn = new WeakMap<HTMLElement, { id: string; unmount: () => void }>();
 /** Plain `parameters.msw` handler lists of the stories on screen. */
 const plain = new Map<symbol, readonly Handler[]>();
 const install = () =>
@@ -152,21 +152,30 @@ const preview: Preview = {
 		(context) => {
 			const mock = context.parameters.mock as StoryMock | undefined;
 			if (!mock) return {};
-			const { api, unmount } = mountMock(context.id, mock, context.globals.network);
-			unmounts.set(context, unmount);
-			return { mock: api };
+			const next = mountMock(context.id, mock, context.globals.network);
+			// A render after a change of the Network toolbar (or of args) replaces this story's mount
+			// in its canvas: taken first, so that the same API stays when the scenario is the same.
+			const canvas = context.canvasElement;
+			mountedIn.get(canvas)?.unmount();
+			mountedIn.set(canvas, { id: context.id, unmount: next.unmount });
+			return { mock: next.api };
 		}
 	],
-	beforeEach(context) {
-		const { canvasElement, parameters } = context;
+	beforeEach({ id, canvasElement, parameters }) {
 		// Lets the visual tests find the element the story rendered into.
 		canvasElement.setAttribute('data-story-canvas', '');
-		const unmount = unmounts.get(context);
-		if (unmount) return unmount;
+		if (parameters.mock) {
+			return () => {
+				const mount = mountedIn.get(canvasElement);
+				if (mount?.id !== id) return;
+				mountedIn.delete(canvasElement);
+				mount.unmount();
+			};
+		}
 		// Any other story's `parameters.msw` handlers, for as long as it is mounted.
 		const handlers = parameters.msw;
 		if (!Array.isArray(handlers) || handlers.length === 0) return;
-		const key = Symbol(context.id);
+		const key = Symbol(id);
 		plain.set(key, handlers as Handler[]);
 		install();
 		return () => {

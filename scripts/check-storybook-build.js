@@ -54,8 +54,11 @@ function option(name) {
  */
 const INSTRUMENT = `(() => {
 	if (!location.pathname.endsWith('iframe.html')) return;
-	const state = { tag: '', open: new Set(), events: [], finished: [] };
+	const state = { tag: new URLSearchParams(location.search).get('id') ?? '', open: new Set(), events: [], finished: [] };
 	window.__check = state;
+	/** Connections each entry tried to open, by tag (an EventSource, a socket, a fetch stream). */
+	state.attempts = {};
+	const attempt = () => (state.attempts[state.tag] = (state.attempts[state.tag] ?? 0) + 1);
 	const track = (kind, url) => {
 		const entry = { kind, url: String(url), tag: state.tag };
 		state.open.add(entry);
@@ -66,6 +69,7 @@ const INSTRUMENT = `(() => {
 		if (typeof Native !== 'function' || counted.has(Native)) return Native;
 		const Counted = new Proxy(Native, {
 			construct(target, args, newTarget) {
+				attempt();
 				const socket = Reflect.construct(target, args, newTarget === Counted ? target : newTarget);
 				const done = track('WebSocket', args[0]);
 				socket.addEventListener('close', done);
@@ -91,6 +95,7 @@ const INSTRUMENT = `(() => {
 	const NativeEventSource = window.EventSource;
 	window.EventSource = new Proxy(NativeEventSource, {
 		construct(target, args, newTarget) {
+			attempt();
 			const source = Reflect.construct(target, args, newTarget === window.EventSource ? target : newTarget);
 			const done = track('EventSource', args[0]);
 			const close = source.close;
@@ -104,6 +109,8 @@ const INSTRUMENT = `(() => {
 	});
 	const nativeFetch = window.fetch;
 	window.fetch = async function (input, init) {
+		const accept = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get('accept');
+		if (accept?.includes('text/event-stream')) attempt();
 		const response = await nativeFetch.call(this, input, init);
 		if (!response.body || !(response.headers.get('content-type') ?? '').includes('text/event-stream'))
 			return response;
@@ -278,32 +285,31 @@ const reportedMocks = new Set();
 const alone = new Map();
 let checkedStories = 0;
 let checkedDocs = 0;
-let liveStories = 0;
+let networkPass = 'no story opened connections';
+/** Stories that tried to open connections alone. */
+/** @type {Set<string>} */
+const withConnections = new Set();
 try {
 	const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
 	await context.addInitScript({ content: INSTRUMENT });
 	const page = await context.newPage();
-	page.on('pageerror', (error) => problem(current, `page error: ${error.message}`));
-	page.on('console', (message) => {
-		if (message.type() !== 'error') return;
-		const where = message.location();
-		if (expectedNetworkLog(message.text(), where.url)) return;
-		problem(
-			current,
-			`console error: ${message.text().slice(0, 300)}${where.url ? ` (${where.url.replace(origin, '')}:${where.lineNumber})` : ''}`
-		);
-	});
+	listen(page);
 
 	// The manager under the sub-path, with the service worker registered from it.
 	current = 'manager';
-	await page.goto(`${origin}${PREFIX}?path=/story/${stories[0]?.id ?? entries[0].id}`);
-	const frame = page.frameLocator('#storybook-preview-iframe');
+	const manager = await context.newPage();
+	listen(manager);
+	await manager.goto(`${origin}${PREFIX}?path=/story/${stories[0]?.id ?? entries[0].id}`);
+	const frame = manager.frameLocator('#storybook-preview-iframe');
 	await frame.locator('#storybook-root, #storybook-docs').first().waitFor({ timeout: 30_000 });
-	const scope = await page
+	const scope = await manager
 		.frame({ url: /iframe\.html/ })
 		?.evaluate(async () => (await navigator.serviceWorker.ready).scope);
 	if (!scope?.endsWith(PREFIX))
 		problem('manager', `service worker scope ${scope}, expected …${PREFIX}`);
+	closing = true;
+	await manager.close();
+	closing = false;
 
 	// The preview alone, one story or page after the other, switched the way the manager does.
 	// Storybook reloads the preview when it cannot tear a story down: that loses a user's state.
@@ -326,46 +332,66 @@ try {
 	for (const [position, entry] of order.entries()) {
 		const previous = current;
 		current = entry.id;
-		const mark = await page.evaluate(
-			({ id, type, switchTo }) => {
-				const check = /** @type {any} */ (window).__check;
-				const mark = check.events.length;
-				check.tag = id;
-				if (switchTo)
-					/** @type {any} */ (window).__STORYBOOK_PREVIEW__.onSetCurrentStory({
-						storyId: id,
-						viewMode: type === 'docs' ? 'docs' : 'story'
-					});
-				return mark;
-			},
-			{
-				id: entry.id,
-				type: entry.type,
-				// The first entry is the one the page opened with.
-				switchTo: !(position === 0 && entry.id === first.id)
-			}
-		);
+		// The first entry is the one the page opened with.
+		const mark = await show(page, entry, position > 0);
 		if (entry.type === 'story') await checkStory(page, entry, position === 0 ? 0 : mark);
 		else await checkDocs(page, entry, mark);
 		if (previous !== entry.id && position > 0) await checkLeaks(page, entry.id);
 	}
+
+	// The Network toolbar: every story with connections again under another scenario (a healthy
+	// server: streams open in every mode, fetch streams too). Its play function must not fail, and
+	// its connections must end with it.
+	const other = 'healthy';
+	const live = stories.filter((story) => withConnections.has(story.id));
+	if (live.length) {
+		current = `Network: ${other}`;
+		await page.evaluate(
+			(network) =>
+				/** @type {any} */ (window).__STORYBOOK_PREVIEW__.onUpdateGlobals({ globals: { network } }),
+			other
+		);
+	}
+	for (const story of live) {
+		current = `${story.id} [Network: ${other}]`;
+		const mark = await show(page, story, true, current);
+		const result = await waitForFinish(page, [story.id], mark);
+		for (const message of result.errors) problem(current, message);
+		const finished = result.finished[story.id]?.at(-1);
+		if (!finished) problem(current, `did not finish within ${FINISH_TIMEOUT / 1000} s`);
+		else if (finished.status !== 'success')
+			problem(current, 'Storybook reports the story as failed');
+		await checkLeaks(page, current);
+	}
+	if (live.length) {
+		const opened = await page.evaluate(
+			(tags) => tags.map((tag) => /** @type {any} */ (window).__check.attempts[tag] ?? 0),
+			live.map((story) => `${story.id} [Network: ${other}]`)
+		);
+		networkPass = `${live.length} stories opened ${opened.reduce((a, b) => a + b, 0)} connections under the Network toolbar (${other})`;
+	}
+	// Back to the story's own scenario while it is mounted: it moves to its own mock API, and the
+	// other scenario's streams and sockets end.
+	const last = live.at(-1);
+	if (last) {
+		current = `${last.id} [Network: ${other}, then as the story says]`;
+		const tag = await page.evaluate(() => {
+			const w = /** @type {any} */ (window);
+			w.__STORYBOOK_PREVIEW__.onUpdateGlobals({ globals: { network: 'story' } });
+			return w.__check.tag;
+		});
+		await page.waitForTimeout(1000);
+		await checkLeaks(page, tag);
+	}
+
 	// The last entry's connections, after one more switch.
-	const last = current;
-	const back = stories.find((story) => !story.id.startsWith('live-')) ?? stories[0] ?? docsPages[0];
-	current = `${back.id} (after ${last})`;
-	await page.evaluate(
-		({ id, type }) => {
-			const check = /** @type {any} */ (window).__check;
-			check.tag = id;
-			/** @type {any} */ (window).__STORYBOOK_PREVIEW__.onSetCurrentStory({
-				storyId: id,
-				viewMode: type === 'docs' ? 'docs' : 'story'
-			});
-		},
-		{ id: back.id, type: back.type }
-	);
+	const before = current;
+	const back =
+		stories.find((story) => !withConnections.has(story.id)) ?? stories[0] ?? docsPages[0];
+	current = `${back.id} (after ${before})`;
+	await show(page, back, true, current);
 	await page.waitForTimeout(1500);
-	await checkLeaks(page, back.id, last);
+	await checkLeaks(page, current);
 } catch (error) {
 	problem(
 		current,
@@ -394,8 +420,50 @@ if (failures.size) {
 	process.exit(1);
 }
 console.log(
-	`Storybook under ${PREFIX}: ${checkedStories} stories (${liveStories} with connections) and ${checkedDocs} docs pages checked in ${seconds} s: all finish, embeds match, no console errors, no raw markdown, no axe violations, no connection left after a switch.`
+	`Storybook under ${PREFIX}: ${checkedStories} stories (${networkPass}) and ${checkedDocs} docs pages checked in ${seconds} s: all finish, embeds match, no console errors, no raw markdown, no axe violations, no connection left after a switch.`
 );
+
+/**
+ * Reports the page's errors and console errors on the current entry.
+ * @param {import('playwright').Page} page
+ */
+function listen(page) {
+	page.on('pageerror', (error) => problem(current, `page error: ${error.message}`));
+	page.on('console', (message) => {
+		if (message.type() !== 'error') return;
+		const where = message.location();
+		if (expectedNetworkLog(message.text(), where.url)) return;
+		problem(
+			current,
+			`console error: ${message.text().slice(0, 300)}${where.url ? ` (${where.url.replace(origin, '')}:${where.lineNumber})` : ''}`
+		);
+	});
+}
+
+/**
+ * Makes `entry` current in the preview, as the manager does, with the connections opened from now
+ * on tagged `tag`. Returns the number of channel events before the switch.
+ * @param {import('playwright').Page} page
+ * @param {{ id: string, type: string }} entry
+ * @param {boolean} switchTo false for the entry the page opened with
+ * @param {string} [tag]
+ */
+function show(page, entry, switchTo, tag = entry.id) {
+	return page.evaluate(
+		({ id, type, switchTo, tag }) => {
+			const check = /** @type {any} */ (window).__check;
+			const mark = check.events.length;
+			check.tag = tag;
+			if (switchTo)
+				/** @type {any} */ (window).__STORYBOOK_PREVIEW__.onSetCurrentStory({
+					storyId: id,
+					viewMode: type === 'docs' ? 'docs' : 'story'
+				});
+			return mark;
+		},
+		{ id: entry.id, type: entry.type, switchTo, tag }
+	);
+}
 
 /**
  * Waits for a story to finish alone, then checks what Storybook reported, axe, and its end state.
@@ -413,12 +481,12 @@ async function checkStory(page, entry, mark) {
 		return;
 	}
 	if (finished.status !== 'success') problem(entry.id, 'Storybook reports the story as failed');
-	alone.set(entry.id, finished.signature);
-	const open = await page.evaluate(
-		(id) => [.../** @type {any} */ (window).__check.open].filter((c) => c.tag === id).length,
+	alone.set(entry.id, await stable(page, '#storybook-root', finished.signature));
+	const attempts = await page.evaluate(
+		(id) => /** @type {any} */ (window).__check.attempts[id] ?? 0,
 		entry.id
 	);
-	if (open > 0) liveStories++;
+	if (attempts > 0) withConnections.add(entry.id);
 	await axe(page, entry.id, '#storybook-root');
 }
 
@@ -467,7 +535,10 @@ async function checkDocs(page, entry, mark) {
 			if (copy.status !== 'success')
 				problem(entry.id, `embedded story ${id} (#${copy.where}): Storybook reports it as failed`);
 			const expected = alone.get(id);
-			if (alone.has(id) && copy.signature !== expected)
+			if (
+				alone.has(id) &&
+				(await stable(page, `#${copy.where}`, copy.signature, expected)) !== expected
+			)
 				problem(
 					entry.id,
 					`embedded story ${id} (#${copy.where}) ends as ${copy.signature}, alone as ${expected}`
@@ -558,6 +629,31 @@ async function waitForFinish(page, ids, mark) {
 }
 
 /**
+ * The end state of the story in `selector`, once it holds for half a second (rows may still be
+ * arriving when a play function ends), or once it is `expected`; at most 3 s after `first`.
+ * @param {import('playwright').Page} page
+ * @param {string} selector
+ * @param {string | undefined} first the state when the story finished
+ * @param {string} [expected]
+ */
+async function stable(page, selector, first, expected) {
+	let last = first;
+	let since = Date.now();
+	for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
+		if (expected !== undefined && last === expected) return last;
+		if (expected === undefined && Date.now() - since >= 500) return last;
+		await page.waitForTimeout(150);
+		const now = await page.evaluate(
+			(selector) => /** @type {any} */ (window).__check.signature(document.querySelector(selector)),
+			selector
+		);
+		if (now !== last) since = Date.now();
+		last = now;
+	}
+	return last;
+}
+
+/**
  * Runs axe inside `selector`: the story root or the docs content, not Storybook's own chrome.
  * @param {import('playwright').Page} page
  * @param {string} where
@@ -586,9 +682,8 @@ async function axe(page, where, selector) {
  * mock server's side. Reported on the entry that opened them, once.
  * @param {import('playwright').Page} page
  * @param {string} now
- * @param {string} [label]
  */
-async function checkLeaks(page, now, label) {
+async function checkLeaks(page, now) {
 	// Closing is asynchronous on the mock's side (a stream's cancel crosses the service worker).
 	const deadline = Date.now() + 2000;
 	/** @type {{ client: Array<{ kind: string, url: string, tag: string }>, mock: Array<{ id: string, index: number, streams: number, sockets: number }> }} */
@@ -606,8 +701,8 @@ async function checkLeaks(page, now, label) {
 	} while (Date.now() < deadline);
 	for (const connection of leaks.client)
 		problem(
-			connection.tag + (label ? '' : ` (switched to ${now})`),
-			`${connection.kind} ${connection.url} still open in the page after the switch`
+			connection.tag || '(page load)',
+			`${connection.kind} ${connection.url} still open in the page after the switch to ${now}`
 		);
 	await page.evaluate((now) => {
 		const check = /** @type {any} */ (window).__check;
