@@ -11,7 +11,7 @@
 // - the framework-free example run in the browser, and the two-way adapters rendered;
 // - no page error and no console error anywhere.
 // SCREENSHOTS=<dir> saves a screenshot of each page there.
-import { execSync, spawn } from 'node:child_process';
+import { execSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -80,12 +80,17 @@ try {
 	]
 		.map((name) => `${name}@${version(name)}`)
 		.join(' ');
-	await timed('npm install', () =>
-		run(
-			`npm install --no-audit --no-fund --prefer-offline --loglevel=error ${tarball} ${toolchain}`,
-			app
-		)
-	);
+	await timed('npm install', () => {
+		// npm 11 lists the install scripts of packages from tarballs and git, `prepare` included.
+		const install = spawnSync(
+			`npm install --no-audit --no-fund --prefer-offline ${tarball} ${toolchain}`,
+			{ cwd: app, encoding: 'utf8', shell: true }
+		);
+		const output = `${install.stdout}${install.stderr}`;
+		if (install.status !== 0) throw new Error(`npm install failed:\n${output}`);
+		if (/install-scripts\s+svelte-realtime-kit@/.test(output))
+			throw new Error(`npm lists install scripts of the package:\n${output}`);
+	});
 	await timed('svelte-check (strict TypeScript)', () =>
 		run(
 			'npx svelte-kit sync && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings',
