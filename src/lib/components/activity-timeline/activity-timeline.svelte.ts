@@ -306,13 +306,31 @@ const HUES = 6;
  * An actor's avatar: up to two initials (the first letters of the first and last words) and a
  * colour that stays the same for the same name. Nothing for a missing or blank name.
  */
-export function avatarOf(actor: string | undefined): { initials: string; hue: number } | undefined {
+export function avatarOf(actor: string | undefined): Avatar | undefined {
 	if (typeof actor !== 'string') return undefined;
+	// Rows re-render often (a flood re-renders the rows it changes every frame) and the same
+	// few names repeat across them: remember the last few hundred.
+	let avatar = avatars.get(actor);
+	if (avatar === undefined) {
+		if (avatars.size >= MAX_AVATARS) avatars.delete(avatars.keys().next().value!);
+		avatars.set(actor, (avatar = makeAvatar(actor)));
+	}
+	return avatar ?? undefined;
+}
+
+interface Avatar {
+	initials: string;
+	hue: number;
+}
+const MAX_AVATARS = 500;
+const avatars = new Map<string, Avatar | null>();
+
+function makeAvatar(actor: string): Avatar | null {
 	const words = actor
 		.trim()
 		.split(/\s+/u)
 		.filter((word) => /[\p{L}\p{N}]/u.test(word));
-	if (!words.length) return undefined;
+	if (!words.length) return null;
 	const first = (word: string) => [...word.replace(/^[^\p{L}\p{N}]+/u, '')][0] ?? '';
 	const initials = (
 		words.length === 1 ? first(words[0]!) : first(words[0]!) + first(words.at(-1)!)
