@@ -545,6 +545,18 @@ describe('<ActivityTimeline> relative times', () => {
 		expect(vi.getTimerCount()).toBe(1);
 	});
 
+	it('renders again only the rows whose label changes', async () => {
+		vi.useFakeTimers({ now: NOW });
+		const getTitle = vi.fn((t: Task) => t.title);
+		const items = Array.from({ length: 20 }, (_, i) => task(i, { updatedAt: NOW - i * 3_600_000 }));
+		items[0] = task(0, { updatedAt: NOW - 4000 });
+		render(ActivityTimeline<Task>, { items, locale: 'en', getTitle });
+		getTitle.mockClear();
+		await vi.advanceTimersByTimeAsync(6000);
+		expect(timeLabels()[0]).toBe('10 seconds ago');
+		expect(getTitle.mock.calls.map(([t]) => t.id)).toEqual([0]);
+	});
+
 	it('runs no timer with a fixed `now`', () => {
 		vi.useFakeTimers({ now: NOW });
 		render(ActivityTimeline<Task>, { items: [task(1, { updatedAt: NOW - 4000 })], now: NOW });

@@ -23,60 +23,83 @@ export class Clock {
 
 /** The longest delay `setTimeout` keeps (about 24.8 days); a later wake-up is re-armed then. */
 const MAX_DELAY = 2 ** 31 - 1;
+/** Wake-ups are grouped by the second: what changes within one second changes together. */
+const GRAIN = 1000;
+
+interface Wake {
+	subscribe: () => void;
+	update?: () => void;
+}
 
 /**
- * The current time as reactive state that moves on only when something asked for it: readers say
- * when what they show next changes (`wakeAt`), and `current` updates once, at the earliest of
- * those times. One timer for any number of readers, none while nothing reads `current` (or on
- * the server).
+ * A clock that moves each reader on only when what it shows changes. A reader asks for the time
+ * (`peek()`), works out when its text next changes, and says so with `until(time)` while it
+ * renders: it renders again then, and only it (readers whose times fall in the same second share
+ * one wake-up). One timer for any number of readers; none while nothing reads, or on the server.
  */
 export class WakeClock {
-	readonly #subscribe: () => void;
-	#update: (() => void) | undefined;
+	readonly #wakes = new Map<number, Wake>();
 	#timer: ReturnType<typeof setTimeout> | undefined;
-	/** The earliest time asked for since the last update. */
-	#wake = Infinity;
+	#armedFor = Infinity;
 
-	constructor() {
-		this.#subscribe = createSubscriber((update) => {
-			this.#update = update;
-			this.#arm();
-			return () => {
-				clearTimeout(this.#timer);
-				this.#timer = undefined;
-				this.#update = undefined;
-			};
-		});
-	}
-
-	/** Epoch milliseconds, as of the last wake-up. */
-	get current(): number {
-		this.#subscribe();
+	/** Epoch milliseconds, read without subscribing to anything. */
+	peek(): number {
 		return Date.now();
 	}
 
 	/**
-	 * Asks for `current` to update at `time` (epoch milliseconds). Called while rendering, it
-	 * changes no state: it only moves the one timer earlier.
+	 * Makes the reactive context that calls it (a template, a derived) run again at `time` (epoch
+	 * milliseconds, rounded up to the second); `Infinity` asks for nothing.
 	 */
-	wakeAt(time: number): void {
-		if (!(time < this.#wake)) return;
-		this.#wake = time;
-		this.#arm();
+	until(time: number): void {
+		if (!(time < Infinity)) return;
+		const at = Math.ceil(time / GRAIN) * GRAIN;
+		let wake = this.#wakes.get(at);
+		if (!wake) {
+			const created: Wake = {
+				subscribe: createSubscriber((update) => {
+					created.update = update;
+					this.#arm();
+					return () => {
+						created.update = undefined;
+						if (this.#wakes.get(at) === created) this.#wakes.delete(at);
+						if (this.#wakes.size === 0) this.#disarm();
+					};
+				})
+			};
+			this.#wakes.set(at, (wake = created));
+		}
+		wake.subscribe();
 	}
 
-	#arm() {
-		if (!this.#update) return;
+	#disarm() {
 		clearTimeout(this.#timer);
 		this.#timer = undefined;
-		if (this.#wake === Infinity) return;
-		const delay = Math.min(Math.max(this.#wake - Date.now(), 0), MAX_DELAY);
-		this.#timer = setTimeout(() => {
-			this.#timer = undefined;
-			if (Date.now() < this.#wake) return this.#arm();
-			// Readers render again and ask for their next times.
-			this.#wake = Infinity;
-			this.#update?.();
-		}, delay);
+		this.#armedFor = Infinity;
+	}
+
+	/** Points the one timer at the earliest wake-up that something listens to. */
+	#arm() {
+		let earliest = Infinity;
+		for (const [at, wake] of this.#wakes) if (wake.update && at < earliest) earliest = at;
+		if (earliest === this.#armedFor) return;
+		this.#disarm();
+		if (earliest === Infinity) return;
+		this.#armedFor = earliest;
+		const delay = Math.min(Math.max(earliest - Date.now(), 0), MAX_DELAY);
+		this.#timer = setTimeout(() => this.#fire(), delay);
+	}
+
+	#fire() {
+		this.#timer = undefined;
+		this.#armedFor = Infinity;
+		const now = Date.now();
+		for (const [at, wake] of [...this.#wakes]) {
+			if (at > now) continue;
+			this.#wakes.delete(at);
+			// Its readers render again, and ask for their next wake-ups.
+			wake.update?.();
+		}
+		this.#arm();
 	}
 }

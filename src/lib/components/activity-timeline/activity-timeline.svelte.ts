@@ -268,8 +268,8 @@ export class RowFlash {
 }
 
 /**
- * What a row shows. `wakeAt` hears when the row's relative time next changes, so that the list's
- * clock moves on then (and not before).
+ * What a row shows. `until` hears when the row's relative time next changes: called while the
+ * row renders, it makes the row render again then (see `WakeClock`).
  */
 export function rowContext<T>(
 	row: Row<T>,
@@ -279,10 +279,10 @@ export function rowContext<T>(
 	now: number,
 	locale: string | undefined,
 	labels: ActivityTimelineLabels,
-	wakeAt?: (time: number) => void
+	until?: (time: number) => void
 ): TimelineRowContext<T> {
 	const time = toMs(fields.getTime(row.item));
-	if (time !== undefined) wakeAt?.(nextRelativeChange(time, now));
+	if (time !== undefined) until?.(nextRelativeChange(time, now));
 	return {
 		item: row.item,
 		key: row.key,
