@@ -299,7 +299,10 @@ try {
 	current = 'manager';
 	const manager = await context.newPage();
 	listen(manager);
-	await manager.goto(`${origin}${PREFIX}?path=/story/${stories[0]?.id ?? entries[0].id}`);
+	const opening = stories[0] ?? entries[0];
+	await manager.goto(
+		`${origin}${PREFIX}?path=/${opening.type === 'docs' ? 'docs' : 'story'}/${opening.id}`
+	);
 	const frame = manager.frameLocator('#storybook-preview-iframe');
 	await frame.locator('#storybook-root, #storybook-docs').first().waitFor({ timeout: 30_000 });
 	const scope = await manager
@@ -392,6 +395,29 @@ try {
 	await show(page, back, true, current);
 	await page.waitForTimeout(1500);
 	await checkLeaks(page, current);
+
+	// A first visit straight to each docs page with live stories, in the manager: nothing of the
+	// preview loaded before, the manager loading alongside, every story playing at once.
+	for (const docs of docsPages) {
+		if (!stories.some((story) => story.title === docs.title && withConnections.has(story.id)))
+			continue;
+		current = `${docs.id} (first visit, in the manager)`;
+		const visit = await context.newPage();
+		listen(visit);
+		await visit.goto(`${origin}${PREFIX}?path=/docs/${docs.id}`);
+		const preview = await (
+			await visit.waitForSelector('#storybook-preview-iframe', { timeout: 30_000 })
+		).contentFrame();
+		if (!preview) throw new Error('the manager shows no preview frame');
+		await preview.waitForFunction(() => /** @type {any} */ (window).__check, null, {
+			timeout: 30_000
+		});
+		await preview.addScriptTag({ content: axeSource });
+		await checkDocs(preview, docs, 0, current);
+		closing = true;
+		await visit.close();
+		closing = false;
+	}
 } catch (error) {
 	problem(
 		current,
@@ -443,7 +469,7 @@ function listen(page) {
 /**
  * Makes `entry` current in the preview, as the manager does, with the connections opened from now
  * on tagged `tag`. Returns the number of channel events before the switch.
- * @param {import('playwright').Page} page
+ * @param {import('playwright').Page | import('playwright').Frame} page
  * @param {{ id: string, type: string }} entry
  * @param {boolean} switchTo false for the entry the page opened with
  * @param {string} [tag]
@@ -467,7 +493,7 @@ function show(page, entry, switchTo, tag = entry.id) {
 
 /**
  * Waits for a story to finish alone, then checks what Storybook reported, axe, and its end state.
- * @param {import('playwright').Page} page
+ * @param {import('playwright').Page | import('playwright').Frame} page
  * @param {{ id: string }} entry
  * @param {number} mark the channel events before the switch
  */
@@ -493,11 +519,12 @@ async function checkStory(page, entry, mark) {
 /**
  * Waits for a docs page and every story on it, then compares each embed with the story alone,
  * looks for raw markdown and runs axe.
- * @param {import('playwright').Page} page
+ * @param {import('playwright').Page | import('playwright').Frame} page
  * @param {{ id: string }} entry
  * @param {number} mark
+ * @param {string} [where] the name failures are reported under
  */
-async function checkDocs(page, entry, mark) {
+async function checkDocs(page, entry, mark, where = entry.id) {
 	checkedDocs++;
 	const rendered = await page
 		.waitForFunction(
@@ -513,7 +540,7 @@ async function checkDocs(page, entry, mark) {
 			() => false
 		);
 	if (!rendered) {
-		problem(entry.id, `the docs page did not render within ${FINISH_TIMEOUT / 1000} s`);
+		problem(where, `the docs page did not render within ${FINISH_TIMEOUT / 1000} s`);
 		return;
 	}
 	const embedded = await page.evaluate(() => [
@@ -524,16 +551,16 @@ async function checkDocs(page, entry, mark) {
 		)
 	]);
 	const result = await waitForFinish(page, /** @type {string[]} */ (embedded), mark);
-	for (const message of result.errors) problem(entry.id, message);
+	for (const message of result.errors) problem(where, message);
 	for (const id of /** @type {string[]} */ (embedded)) {
 		const copies = result.finished[id] ?? [];
 		if (copies.length === 0) {
-			problem(entry.id, `embedded story ${id} did not finish within ${FINISH_TIMEOUT / 1000} s`);
+			problem(where, `embedded story ${id} did not finish within ${FINISH_TIMEOUT / 1000} s`);
 			continue;
 		}
 		for (const copy of copies) {
 			if (copy.status !== 'success')
-				problem(entry.id, `embedded story ${id} (#${copy.where}): Storybook reports it as failed`);
+				problem(where, `embedded story ${id} (#${copy.where}): Storybook reports it as failed`);
 			const expected = alone.get(id);
 			if (
 				alone.has(id) &&
@@ -566,14 +593,23 @@ async function checkDocs(page, entry, mark) {
 		}
 		return found;
 	});
-	for (const text of raw) problem(entry.id, `raw markdown: ${JSON.stringify(text)}`);
-	await axe(page, entry.id, '#storybook-docs');
+	for (const text of raw) problem(where, `raw markdown: ${JSON.stringify(text)}`);
+	// A reader stays where they are: a story on the page must not take focus or scroll the page.
+	const moved = await page.evaluate(() => ({
+		scroll: document.scrollingElement?.scrollTop ?? 0,
+		focus: document.activeElement?.closest('#storybook-docs')
+			? document.activeElement.outerHTML.slice(0, 80)
+			: undefined
+	}));
+	if (moved.scroll > 0) problem(where, `the page scrolled itself down ${moved.scroll} px`);
+	if (moved.focus) problem(where, `a story took the focus: ${moved.focus}`);
+	await axe(page, where, '#storybook-docs');
 }
 
 /**
  * Waits until every story in `ids` has finished at least once since `mark` (all its copies on a
  * docs page), collecting the failure events of the same time.
- * @param {import('playwright').Page} page
+ * @param {import('playwright').Page | import('playwright').Frame} page
  * @param {string[]} ids
  * @param {number} mark
  */
@@ -631,7 +667,7 @@ async function waitForFinish(page, ids, mark) {
 /**
  * The end state of the story in `selector`, once it holds for half a second (rows may still be
  * arriving when a play function ends), or once it is `expected`; at most 3 s after `first`.
- * @param {import('playwright').Page} page
+ * @param {import('playwright').Page | import('playwright').Frame} page
  * @param {string} selector
  * @param {string | undefined} first the state when the story finished
  * @param {string} [expected]
@@ -655,7 +691,7 @@ async function stable(page, selector, first, expected) {
 
 /**
  * Runs axe inside `selector`: the story root or the docs content, not Storybook's own chrome.
- * @param {import('playwright').Page} page
+ * @param {import('playwright').Page | import('playwright').Frame} page
  * @param {string} where
  * @param {string} selector
  */
@@ -680,7 +716,7 @@ async function axe(page, where, selector) {
 /**
  * Connections of earlier entries still open now that `now` is current: in the page, and on the
  * mock server's side. Reported on the entry that opened them, once.
- * @param {import('playwright').Page} page
+ * @param {import('playwright').Page | import('playwright').Frame} page
  * @param {string} now
  */
 async function checkLeaks(page, now) {
