@@ -111,3 +111,20 @@ describe('theme', () => {
 		expect(getComputedStyle(host.querySelector('.srk-badge')!).colorScheme.trim()).toBe('light');
 	});
 });
+
+describe('rows out of sight', () => {
+	const rowsIn = (style: string) => {
+		const host = document.createElement('div');
+		document.body.append(host);
+		const items = Array.from({ length: 40 }, (_, i) => ({ id: i, title: `Row ${i}`, done: false }));
+		const app = mount(ActivityTimeline, { target: host, props: { items, style } });
+		flushSync();
+		mounted.push({ app, host });
+		return getComputedStyle(host.querySelector('li')!).contentVisibility;
+	};
+
+	it('are skipped in a list of bounded height, and always drawn where the page scrolls', () => {
+		expect(rowsIn('--srk-timeline-max-height: 300px')).toBe('auto');
+		expect(rowsIn('')).toBe('visible');
+	});
+});
