@@ -57,19 +57,27 @@ const install = () =>
 	);
 
 /**
- * Every mock API a story mounted since the page loaded, with the story's id: what the Storybook check
- * reads (`window.__srkMocks`) to find streams and sockets still open on the mock's side after the
- * stories using them unmounted.
+ * The latest mock APIs stories mounted, with the story's id: what the Storybook check reads
+ * (`window.__srkMocks`) to find streams and sockets still open on the mock's side after the stories
+ * using them unmounted. The oldest unmounted ones are forgotten.
  */
-const used: Array<{ id: string; api: TaskApi }> = [];
+const used: Array<{ id: string; api: TaskApi; serial: number }> = [];
+let serial = 0;
+const remember = (id: string, api: TaskApi) => {
+	used.push({ id, api, serial: serial++ });
+	if (used.length <= 100) return;
+	const current = new Set([...mounted.values()].map((entry) => entry.api));
+	const oldest = used.findIndex((entry) => !current.has(entry.api));
+	if (oldest !== -1) used.splice(oldest, 1);
+};
 (globalThis as { __srkMocks?: unknown }).__srkMocks = {
 	/** The mock APIs no story on screen uses that still hold streams or sockets open. */
 	leaks() {
 		const current = new Set([...mounted.values()].map(({ api }) => api));
-		return used.flatMap(({ id, api }, index) => {
+		return used.flatMap(({ id, api, serial }) => {
 			if (current.has(api)) return [];
 			const { streams, sockets } = api.open();
-			return streams + sockets > 0 ? [{ id, index, streams, sockets }] : [];
+			return streams + sockets > 0 ? [{ id, index: serial, streams, sockets }] : [];
 		});
 	}
 };
@@ -92,7 +100,7 @@ function mountMock(id: string, mock: StoryMock, network: unknown) {
 				})
 			: mock.create();
 		mounted.set(key, (entry = { api, users: 0 }));
-		used.push({ id, api });
+		remember(id, api);
 		install();
 	}
 	entry.users++;
