@@ -299,7 +299,7 @@ try {
 	current = 'manager';
 	const manager = await context.newPage();
 	listen(manager);
-	const opening = stories[0] ?? entries[0];
+	const opening = /** @type {(typeof entries)[number]} */ (stories[0] ?? entries[0]);
 	await manager.goto(
 		`${origin}${PREFIX}?path=/${opening.type === 'docs' ? 'docs' : 'story'}/${opening.id}`
 	);
@@ -322,7 +322,7 @@ try {
 			problem(current, 'the preview reloaded itself (a story could not be torn down)');
 	});
 	const order = [...stories, ...docsPages];
-	const first = order[0];
+	const first = /** @type {(typeof order)[number]} */ (order[0]);
 	current = first.id;
 	await page.goto(
 		`${origin}${PREFIX}iframe.html?id=${first.id}&viewMode=${first.type === 'docs' ? 'docs' : 'story'}`
@@ -389,8 +389,9 @@ try {
 
 	// The last entry's connections, after one more switch.
 	const before = current;
-	const back =
-		stories.find((story) => !withConnections.has(story.id)) ?? stories[0] ?? docsPages[0];
+	const back = /** @type {(typeof entries)[number]} */ (
+		stories.find((story) => !withConnections.has(story.id)) ?? stories[0] ?? docsPages[0]
+	);
 	current = `${back.id} (after ${before})`;
 	await show(page, back, true, current);
 	await page.waitForTimeout(1500);
@@ -616,6 +617,7 @@ async function checkDocs(page, entry, mark, where = entry.id) {
 async function waitForFinish(page, ids, mark) {
 	const deadline = Date.now() + FINISH_TIMEOUT;
 	for (;;) {
+		/** @type {{ done: boolean, errors: string[], finished: Record<string, any[]> }} */
 		const state = await page.evaluate(
 			({ ids, mark, failureEvents }) => {
 				const check = /** @type {any} */ (window).__check;
@@ -636,13 +638,14 @@ async function waitForFinish(page, ids, mark) {
 						)
 					])
 				);
-				const done = ids.every((id) => counts[id] >= expected[id]);
+				const done = ids.every((id) => (counts[id] ?? 0) >= (expected[id] ?? 1));
 				const errors = events
 					.filter((/** @type {any} */ e) => failureEvents.includes(e.type))
 					.map(
 						(/** @type {any} */ e) =>
 							`${e.type}: ${JSON.stringify(e.args[0]?.message ?? e.args[0]).slice(0, 400)}`
 					);
+				/** @type {Record<string, any[]>} */
 				const finished = {};
 				for (const f of check.finished.slice(0)) {
 					if (f.tag !== check.tag || !ids.includes(f.storyId)) continue;
@@ -654,8 +657,8 @@ async function waitForFinish(page, ids, mark) {
 		);
 		if (state.done || Date.now() > deadline) {
 			// Keep only the latest end state per copy (a re-render finishes again).
-			for (const id of Object.keys(state.finished)) {
-				const byWhere = new Map(state.finished[id].map((f) => [f.where, f]));
+			for (const [id, copies] of Object.entries(state.finished)) {
+				const byWhere = new Map(copies.map((f) => [f.where, f]));
 				state.finished[id] = [...byWhere.values()];
 			}
 			return state;
