@@ -2,7 +2,8 @@
 // bundled the way an app's build would (Vite, Svelte compiled, tree-shaken, minified; `svelte`
 // itself left out, since every Svelte app has it), then gzipped. Also checks that importing one
 // adapter pulls in no other adapter's code. Code an import loads later (a dynamic import) is
-// measured apart from what loads up front. `node scripts/size.js --json` prints the results.
+// measured apart from what loads up front. The components' styles count as an app ships them: in
+// the minified stylesheet its build emits, which loads up front with the code. `node scripts/size.js --json` prints the results.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,7 +24,7 @@ export const cases = [
 	{
 		name: 'badge only',
 		code: `export { TransportBadge } from 'svelte-realtime-kit';`,
-		budget: 3.75 * KiB,
+		budget: 4 * KiB,
 		goal: 1.5 * KiB,
 		forbid: ['core/transports/sse.js', 'core/transports/websocket.js', 'core/transports/polling.js']
 	},
@@ -47,13 +48,13 @@ export const cases = [
 	{
 		name: 'timeline with SSE',
 		code: `export { LiveSource, ActivityTimeline, sse } from 'svelte-realtime-kit';`,
-		budget: 19.5 * KiB,
+		budget: 22.75 * KiB,
 		forbid: ['core/transports/websocket.js', 'core/transports/polling.js']
 	},
 	{
 		name: 'everything one-way',
 		code: `export { LiveSource, ActivityTimeline, TransportBadge, sse, polling, fallback } from 'svelte-realtime-kit';`,
-		budget: 24.5 * KiB,
+		budget: 27.75 * KiB,
 		forbid: ['core/transports/websocket.js']
 	},
 	{
@@ -91,7 +92,7 @@ export async function measure(name, code, options = {}) {
 		configFile: false,
 		logLevel: 'silent',
 		root: dir,
-		plugins: [svelte({ compilerOptions: { css: 'injected' }, emitCss: false })],
+		plugins: [svelte({ emitCss: true })],
 		resolve: {
 			alias: options.alias ?? {
 				'svelte-realtime-kit/core': join(DIST, 'core/index.js'),
@@ -117,7 +118,11 @@ export async function measure(name, code, options = {}) {
 	// (dynamic imports, such as the parser of fetch-mode SSE), measured apart.
 	/** @type {Map<string, import('rolldown').OutputChunk>} */
 	const byFile = new Map();
-	for (const chunk of chunks) if (chunk.type === 'chunk') byFile.set(chunk.fileName, chunk);
+	let styles = '';
+	for (const chunk of chunks) {
+		if (chunk.type === 'chunk') byFile.set(chunk.fileName, chunk);
+		else if (chunk.fileName.endsWith('.css')) styles += String(chunk.source);
+	}
 	/** @type {Set<string>} */
 	const upFront = new Set();
 	const visit = (/** @type {string} */ fileName) => {
@@ -126,7 +131,7 @@ export async function measure(name, code, options = {}) {
 		for (const imported of byFile.get(fileName)?.imports ?? []) visit(imported);
 	};
 	for (const chunk of byFile.values()) if (chunk.isEntry) visit(chunk.fileName);
-	let bytes = '';
+	let bytes = styles;
 	let later = '';
 	/** @type {string[]} */
 	const modules = [];
