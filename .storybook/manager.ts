@@ -24,7 +24,6 @@ addons.setConfig({
 		colorSecondary: accent,
 		textColor: ink,
 		barSelectedColor: accent,
-		fontBase: "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
 		fontCode: "ui-monospace, 'SFMono-Regular', 'DejaVu Sans Mono', Menlo, Consolas, monospace"
 	})
 });
