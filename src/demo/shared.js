@@ -186,31 +186,40 @@ export const DEFAULT_NEXT = '/activity';
 
 /**
  * A `next` parameter that is a path on this site, or {@link DEFAULT_NEXT}. Accepted: one `/`
- * followed by anything but `/` or `\`, with no backslash and no control character, before or
- * after percent-decoding (browsers read `/\host` and `/%5Chost` as `//host`, another site, and
- * drop tabs and newlines from URLs); anything else, including `//host`, `https://…` and
- * `javascript:`, is replaced by the default.
+ * followed by anything but `/` or `\`, with no backslash and no control character, as given and
+ * percent-decoded, both before and after a browser would resolve its dot segments (browsers read
+ * `/\host` and `/%5Chost` as `//host`, another site, resolve `/.//host` to `//host`, and drop tabs
+ * and newlines from URLs); anything else, including `//host`, `https://…` and `javascript:`, is
+ * replaced by the default.
  * @param {string | null | undefined} next the parameter as read from the URL (decoded once)
  * @returns {string}
  */
 export function safeNext(next) {
-	if (typeof next !== 'string' || next.length > 2000) return DEFAULT_NEXT;
+	if (typeof next !== 'string' || next.length > 2000 || !isLocalPath(next)) return DEFAULT_NEXT;
+	// What a browser would make of it, resolved against a stand-in origin: still that origin, and
+	// still a path that cannot be read as another host.
+	const base = 'http://next.invalid';
+	const resolved = new URL(next, base);
+	const path = resolved.pathname + resolved.search + resolved.hash;
+	return resolved.origin === base && isLocalPath(path) ? path : DEFAULT_NEXT;
+}
+
+/** One `/`, then no second `/` or a backslash or a control character, raw and decoded. */
+function isLocalPath(/** @type {string} */ path) {
 	/** @type {string} */
 	let decoded;
 	try {
-		decoded = decodeURIComponent(next);
+		decoded = decodeURIComponent(path);
 	} catch {
-		return DEFAULT_NEXT;
+		return false;
 	}
-	for (const form of [next, decoded]) {
-		if (!form.startsWith('/') || form[1] === '/' || form.includes('\\')) return DEFAULT_NEXT;
-		// C0 controls, DEL and the C1 range: none belongs in a path, and browsers strip some.
-		// eslint-disable-next-line no-control-regex -- control characters are what it looks for
-		if (/[\u0000-\u001f\u007f-\u009f]/.test(form)) return DEFAULT_NEXT;
-	}
-	// What a browser would make of it, resolved against a stand-in origin: still that origin.
-	const base = 'http://next.invalid';
-	const resolved = new URL(next, base);
-	if (resolved.origin !== base) return DEFAULT_NEXT;
-	return resolved.pathname + resolved.search + resolved.hash;
+	return [path, decoded].every(
+		(form) =>
+			form.startsWith('/') &&
+			form[1] !== '/' &&
+			!form.includes('\\') &&
+			// C0 controls, DEL and the C1 range: none belongs in a path, and browsers strip some.
+			// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+			!/[\u0000-\u001f\u007f-\u009f]/.test(form)
+	);
 }

@@ -73,8 +73,20 @@ const hostilePiece = fc.constantFrom(
 	'\uff0f',
 	'\u2215'
 );
+/** Dot segments before a second slash: resolved, `/.//host` and `/a/..//host` are `//host`. */
+const dotSegments = fc
+	.tuple(
+		fc.array(fc.constantFrom('.', '..', '%2e', '%2E', '%2e%2e', '.%2e', 'a', 'activity'), {
+			minLength: 1,
+			maxLength: 3
+		}),
+		fc.constantFrom('//', '///', '/\\', '/%2F', '/%5C'),
+		fc.constantFrom('evil.example', 'evil.example/activity', 'user@evil.example')
+	)
+	.map(([segments, slashes, host]) => `/${segments.join('/')}${slashes}${host}`);
 const hostile = fc.oneof(
 	fc.array(hostilePiece, { minLength: 1, maxLength: 8 }).map((pieces) => pieces.join('')),
+	dotSegments,
 	fc.string({ unit: 'binary', maxLength: 20 }),
 	fc.webUrl({ withQueryParameters: true, withFragments: true })
 );
@@ -91,7 +103,12 @@ describe('safeNext', () => {
 			'/\\evil.example',
 			'/%5Cevil.example',
 			'/%5cevil.example',
-			'\\/evil.example'
+			'\\/evil.example',
+			'/.//evil.example',
+			'/..//evil.example',
+			'/a/..//evil.example',
+			'/%2e//evil.example',
+			'/x/%2e%2e//evil.example'
 		])
 			expect(safeNext(next)).toBe(DEFAULT_NEXT);
 	});
@@ -258,7 +275,14 @@ describe('sign-in and sign-out on the production server', () => {
 
 	it('a generated set of hostile next values: every answer redirects to this site', async () => {
 		const samples = fc.sample(hostile, { numRuns: 200, seed: 17 });
-		const fixed = ['/\\evil.example', '//evil.example', '/%5Cevil.example', '/\t/evil.example'];
+		const fixed = [
+			'/\\evil.example',
+			'//evil.example',
+			'/%5Cevil.example',
+			'/\t/evil.example',
+			'/.//evil.example',
+			'/a/..//evil.example'
+		];
 		for (const next of [...fixed, ...samples]) {
 			const response = await signInResponse(server.origin, 'Ada', next);
 			expect(response.status, next).toBe(303);
