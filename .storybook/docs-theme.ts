@@ -274,3 +274,44 @@ export function readThemeProperties(sources: readonly ThemeSource[]): ThemeTable
 	}));
 	return { properties, problems };
 }
+
+/** Markdown's table cells: no pipe or line break of the text ends a cell. */
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+
+/**
+ * The same properties as a Markdown table per component, for `docs/API.md` (what readers of the
+ * package page have instead of the Storybook).
+ */
+export function markdownTables(table: ThemeTable): string {
+	const groups = new Map<string, ThemeProperty[]>();
+	for (const property of table.properties) {
+		const owners = property.owners.includes('theme.css')
+			? 'Every component'
+			: [...property.owners]
+					.sort()
+					.map((owner) => `\`<${owner}>\``)
+					.join(' and ');
+		if (!groups.has(owners)) groups.set(owners, []);
+		groups.get(owners)!.push(property);
+	}
+	const sections: string[] = [];
+	for (const [title, properties] of groups) {
+		const rows = properties.map((p) => {
+			const value =
+				p.light !== undefined && p.dark !== undefined
+					? `light \`${cell(p.light)}\`, dark \`${cell(p.dark)}\``
+					: `\`${cell(p.default)}\``;
+			return `| \`${p.name}\` | ${value} | ${cell(p.description)} |`;
+		});
+		sections.push(
+			[
+				`${title}:`,
+				'',
+				'| Property | Default | What it sets |',
+				'| --- | --- | --- |',
+				...rows
+			].join('\n')
+		);
+	}
+	return sections.join('\n\n');
+}

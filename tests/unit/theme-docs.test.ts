@@ -1,13 +1,14 @@
 // The Introduction's table of custom properties is generated from the components' CSS. These tests
 // hold the components to the convention it reads (docs-theme.ts), and the table to the sources:
 // every --srk-* property the components use is in the table, with what it sets.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { isValidElement, type ReactElement, type ReactNode } from 'react';
 import { describe, expect, it } from 'vitest';
 import {
 	INTERNAL_PROPERTIES,
+	markdownTables,
 	readThemeProperties,
 	usedProperties,
 	type ThemeSource
@@ -320,5 +321,48 @@ describe('readThemeProperties on hand-written sources', () => {
 			expect.stringMatching(/^src\/lib\/components\/x\/x\.svelte:2: .*one whole declaration/),
 			expect.stringMatching(/x\.svelte:2: --srk-x-fg is used, but no line declares its default/)
 		]);
+	});
+});
+
+describe('docs/API.md', () => {
+	const START =
+		"<!-- custom properties: generated from the components' CSS by tests/unit/theme-docs.test.ts -->";
+	const END = '<!-- end of custom properties -->';
+
+	it('lists every custom property as the Storybook does (UPDATE_DOCS=1 rewrites the list)', () => {
+		const file = join(repo, 'docs/API.md');
+		const text = readFileSync(file, 'utf8');
+		const start = text.indexOf(START);
+		const end = text.indexOf(END);
+		expect(start, `docs/API.md has no line ${START}`).toBeGreaterThan(-1);
+		expect(end).toBeGreaterThan(start);
+		const generated = markdownTables(readThemeProperties(componentSources()));
+		const current = text.slice(start + START.length, end).trim();
+		// Prettier aligns the columns of the committed file: compare the cells, not the padding.
+		const cells = (markdown: string) =>
+			markdown
+				.split('\n')
+				.map((line) => line.replace(/\s*(?<!\\)\|\s*/g, '|').replace(/-{3,}/g, '---'));
+		if (process.env.UPDATE_DOCS && cells(current).join('\n') !== cells(generated).join('\n')) {
+			writeFileSync(
+				file,
+				`${text.slice(0, start + START.length)}\n\n${generated}\n\n${text.slice(end)}`
+			);
+			return;
+		}
+		expect(cells(current)).toEqual(cells(generated));
+	});
+
+	it('renders each property once, in one table row, pipes escaped', () => {
+		const table = readThemeProperties(componentSources());
+		const markdown = markdownTables(table);
+		for (const property of table.properties) {
+			const rows = markdown
+				.split('\n')
+				.filter((line) => line.startsWith(`| \`${property.name}\` |`));
+			expect(rows, property.name).toHaveLength(1);
+			// four cell borders: the pipes a description contains are escaped
+			expect(rows[0]!.replace(/\\\|/g, '').match(/\|/g)).toHaveLength(4);
+		}
 	});
 });
