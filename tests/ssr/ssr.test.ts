@@ -5,7 +5,7 @@ import { fakeTransport } from '../helpers/fake-transport.js';
 import LiveHarness from '../harness/live-harness.svelte';
 import SharedHarness from '../harness/shared-harness.svelte';
 import BadgeFirst from '../harness/badge-first.svelte';
-import { TransportBadge } from '../../src/lib/index.js';
+import { ActivityTimeline, TransportBadge } from '../../src/lib/index.js';
 
 const task = (id: number) => ({ id, title: `Task ${id}`, done: false });
 
@@ -59,5 +59,14 @@ describe('server rendering', () => {
 		// a badge given its state shows that state
 		const plain = render(TransportBadge, { props: { status: 'idle' } }).body;
 		expect(badgeOf(plain)).toContain('data-status="idle"');
+	});
+
+	it('a toggle rendered on the server is disabled until the page runs (a click would be lost)', () => {
+		const { body } = render(ActivityTimeline, {
+			props: { items: [task(1), { ...task(2), done: true }], onToggle: () => undefined }
+		});
+		const boxes = body.match(/<input[^>]*type="checkbox"[^>]*>/g) ?? [];
+		expect(boxes).toHaveLength(2);
+		for (const box of boxes) expect(box).toMatch(/\sdisabled(\s|=|>|\/)/);
 	});
 });
