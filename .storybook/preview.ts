@@ -2,7 +2,6 @@ import '@fontsource/inter/400.css';
 import '@fontsource/inter/500.css';
 import '@fontsource/inter/600.css';
 import type { Decorator, Preview } from '@storybook/sveltekit';
-import type { RequestHandler, WebSocketHandler } from 'msw';
 import { setupWorker } from 'msw/browser';
 import {
 	createScenario,
@@ -27,8 +26,6 @@ await worker.start({
 	serviceWorker: { url: 'mockServiceWorker.js' }
 });
 
-type Handler = RequestHandler | WebSocketHandler;
-
 /** What a live story tells the preview about its mock API (`parameters.mock`). */
 interface StoryMock {
 	/** A fresh mock API of the story's scenario, for each time the story mounts. */
@@ -48,13 +45,8 @@ interface StoryMock {
 const mounted = new Map<string, { api: TaskApi; users: number }>();
 /** The mock API mounted for the story rendered in each canvas, and how to give it back. */
 const mountedIn = new WeakMap<HTMLElement, { id: string; unmount: () => void }>();
-/** Plain `parameters.msw` handler lists of the stories on screen. */
-const plain = new Map<symbol, readonly Handler[]>();
 const install = () =>
-	worker.resetHandlers(
-		...[...mounted.values()].flatMap(({ api }) => api.handlers),
-		...[...plain.values()].flat()
-	);
+	worker.resetHandlers(...[...mounted.values()].flatMap(({ api }) => api.handlers));
 
 /**
  * The latest mock APIs stories mounted, with the story's id: what the Storybook check reads
@@ -172,23 +164,12 @@ const preview: Preview = {
 	beforeEach({ id, canvasElement, parameters }) {
 		// Lets the visual tests find the element the story rendered into.
 		canvasElement.setAttribute('data-story-canvas', '');
-		if (parameters.mock) {
-			return () => {
-				const mount = mountedIn.get(canvasElement);
-				if (mount?.id !== id) return;
-				mountedIn.delete(canvasElement);
-				mount.unmount();
-			};
-		}
-		// Any other story's `parameters.msw` handlers, for as long as it is mounted.
-		const handlers = parameters.msw;
-		if (!Array.isArray(handlers) || handlers.length === 0) return;
-		const key = Symbol(id);
-		plain.set(key, handlers as Handler[]);
-		install();
+		if (!parameters.mock) return;
 		return () => {
-			plain.delete(key);
-			install();
+			const mount = mountedIn.get(canvasElement);
+			if (mount?.id !== id) return;
+			mountedIn.delete(canvasElement);
+			mount.unmount();
 		};
 	},
 	tags: ['autodocs']

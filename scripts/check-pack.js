@@ -1,10 +1,9 @@
 // Fails when `npm pack` would publish tests, stories, screenshots or other files users should not get,
-// when the published manifest has install scripts, or when the README (the package page) has a
-// code block that is not a file of the consumer app or a link the npm page cannot resolve.
+// or when the published manifest has install scripts. (The README's blocks and links are held to
+// the consumer app and the npm page by tests/unit/readme.test.ts.)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { readmeBlocks, readmeLinkProblems, repositoryUrl } from './readme.js';
 
 const [pack] = JSON.parse(
 	execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })
@@ -46,19 +45,6 @@ if (installScripts.length) {
 }
 if (!pack.files.some((/** @type {{ path: string }} */ file) => file.path === 'dist/index.js')) {
 	console.error('npm pack would publish no dist/index.js: run `npm run package` first.');
-	process.exit(1);
-}
-
-const readme = readFileSync('README.md', 'utf8');
-try {
-	const { files, skipped } = readmeBlocks(readme);
-	const problems = readmeLinkProblems(readme, repositoryUrl());
-	if (problems.length) throw new Error(`README links:\n${problems.join('\n')}`);
-	console.log(
-		`README: ${files.length} code blocks are files of the consumer app, ${skipped.length} are marked as not; links resolve on the npm page.`
-	);
-} catch (error) {
-	console.error(error instanceof Error ? error.message : error);
 	process.exit(1);
 }
 

@@ -4,7 +4,7 @@
 // which runs the `postprepare` script that builds `dist`; then it packs the clone as `npm pack`
 // would. The test also fails when npm lists the package as having install scripts to review.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,7 +25,7 @@ try {
 	execFileSync('git', ['clone', '--quiet', '--no-local', '--depth', '1', `file://${root}`, repo]);
 
 	const app = join(work, 'app');
-	execFileSync('mkdir', [app]);
+	mkdirSync(app);
 	writeFileSync(
 		join(app, 'package.json'),
 		JSON.stringify({ name: 'git-install-check', private: true, type: 'module' }, null, '\t')
@@ -44,12 +44,6 @@ try {
 		throw new Error(`npm lists install scripts to review:\n${output}`);
 
 	const installed = join(app, 'node_modules', 'svelte-realtime-kit');
-	const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
-	const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'].filter(
-		(name) => manifest.scripts?.[name]
-	);
-	if (lifecycle.length)
-		throw new Error(`the installed manifest has install scripts: ${lifecycle.join(', ')}`);
 	for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/core/index.js'])
 		if (!existsSync(join(installed, file))) throw new Error(`the git install has no ${file}`);
 

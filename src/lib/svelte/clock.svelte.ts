@@ -1,4 +1,5 @@
 import { createSubscriber } from 'svelte/reactivity';
+import { MAX_DELAY } from '../core/env/env.js';
 
 /**
  * The current time as reactive state: reading `current` inside an effect or template re-reads it
@@ -21,8 +22,6 @@ export class Clock {
 	}
 }
 
-/** The longest delay `setTimeout` keeps (about 24.8 days); a later wake-up is re-armed then. */
-const MAX_DELAY = 2 ** 31 - 1;
 /** Wake-ups are grouped by the second: what changes within one second changes together. */
 const GRAIN = 1000;
 
@@ -59,7 +58,8 @@ export class WakeClock {
 			const created: Wake = {
 				subscribe: createSubscriber((update) => {
 					created.update = update;
-					this.#arm();
+					// Only an earlier wake-up moves the timer: no scan of every reader per subscribe.
+					if (at < this.#armedFor) this.#arm();
 					return () => {
 						created.update = undefined;
 						if (this.#wakes.get(at) === created) this.#wakes.delete(at);
@@ -86,6 +86,7 @@ export class WakeClock {
 		this.#disarm();
 		if (earliest === Infinity) return;
 		this.#armedFor = earliest;
+		// A wake-up beyond the longest delay `setTimeout` keeps (about 24.8 days) is re-armed then.
 		const delay = Math.min(Math.max(earliest - Date.now(), 0), MAX_DELAY);
 		this.#timer = setTimeout(() => this.#fire(), delay);
 	}
