@@ -3,7 +3,12 @@
  * sources (see docs-theme.ts for the convention they follow).
  */
 import { createElement as h, type ReactNode } from 'react';
-import { readThemeProperties, type ThemeProperty, type ThemeSource } from './docs-theme.js';
+import {
+	groupByOwners,
+	readThemeProperties,
+	type ThemeProperty,
+	type ThemeSource
+} from './docs-theme.js';
 
 const files = import.meta.glob<string>(
 	['../src/lib/components/**/*.svelte', '../src/lib/components/**/*.css'],
@@ -61,24 +66,6 @@ function row(property: ThemeProperty): ReactNode {
 	);
 }
 
-/** The properties by the components that declare them; `theme.css`'s are every component's. */
-function groups(properties: ThemeProperty[]): [string[], ThemeProperty[]][] {
-	const byOwners = new Map<string, [string[], ThemeProperty[]]>();
-	for (const property of properties) {
-		const owners = property.owners.includes('theme.css')
-			? ['theme.css']
-			: [...property.owners].sort();
-		const key = owners.join(' ');
-		if (!byOwners.has(key)) byOwners.set(key, [owners, []]);
-		byOwners.get(key)![1].push(property);
-	}
-	// One component's tables first, in source order; shared ones after.
-	return [...byOwners.values()].sort(
-		([a], [b]) =>
-			Number(a.length > 1 || a[0] === 'theme.css') - Number(b.length > 1 || b[0] === 'theme.css')
-	);
-}
-
 function caption(owners: string[]): ReactNode {
 	if (owners[0] === 'theme.css') return 'Every component';
 	const names = owners.map((owner) => h('code', { key: owner }, `<${owner}>`));
@@ -99,7 +86,7 @@ export function ThemeProperties(props: { table?: typeof themeTable } = {}): Reac
 	return h(
 		'div',
 		{ className: 'srk-docs-properties' },
-		groups(properties).map(([owners, list]) =>
+		groupByOwners(properties).map(([owners, list]) =>
 			h(
 				'table',
 				{ key: owners.join(' ') },

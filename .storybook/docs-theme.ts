@@ -283,35 +283,44 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, '
  * package page have instead of the Storybook).
  */
 export function markdownTables(table: ThemeTable): string {
-	const groups = new Map<string, ThemeProperty[]>();
-	for (const property of table.properties) {
-		const owners = property.owners.includes('theme.css')
-			? 'Every component'
-			: [...property.owners]
-					.sort()
-					.map((owner) => `\`<${owner}>\``)
-					.join(' and ');
-		if (!groups.has(owners)) groups.set(owners, []);
-		groups.get(owners)!.push(property);
-	}
-	const sections: string[] = [];
-	for (const [title, properties] of groups) {
-		const rows = properties.map((p) => {
-			const value =
-				p.light !== undefined && p.dark !== undefined
-					? `light \`${cell(p.light)}\`, dark \`${cell(p.dark)}\``
-					: `\`${cell(p.default)}\``;
-			return `| \`${p.name}\` | ${value} | ${cell(p.description)} |`;
-		});
-		sections.push(
-			[
+	return groupByOwners(table.properties)
+		.map(([owners, properties]) => {
+			const title =
+				owners[0] === 'theme.css'
+					? 'Every component'
+					: owners.map((owner) => `\`<${owner}>\``).join(' and ');
+			const rows = properties.map((p) => {
+				const value =
+					p.light !== undefined && p.dark !== undefined
+						? `light \`${cell(p.light)}\`, dark \`${cell(p.dark)}\``
+						: `\`${cell(p.default)}\``;
+				return `| \`${p.name}\` | ${value} | ${cell(p.description)} |`;
+			});
+			return [
 				`${title}:`,
 				'',
 				'| Property | Default | What it sets |',
 				'| --- | --- | --- |',
 				...rows
-			].join('\n')
-		);
+			].join('\n');
+		})
+		.join('\n\n');
+}
+
+/** The properties by the components that declare them; `theme.css`'s are every component's. */
+export function groupByOwners(properties: ThemeProperty[]): [string[], ThemeProperty[]][] {
+	const byOwners = new Map<string, [string[], ThemeProperty[]]>();
+	for (const property of properties) {
+		const owners = property.owners.includes('theme.css')
+			? ['theme.css']
+			: [...property.owners].sort();
+		const key = owners.join(' ');
+		if (!byOwners.has(key)) byOwners.set(key, [owners, []]);
+		byOwners.get(key)![1].push(property);
 	}
-	return sections.join('\n\n');
+	// One component's tables first, in source order; shared ones after.
+	return [...byOwners.values()].sort(
+		([a], [b]) =>
+			Number(a.length > 1 || a[0] === 'theme.css') - Number(b.length > 1 || b[0] === 'theme.css')
+	);
 }
