@@ -18,6 +18,7 @@ import {
 	type RecordStoreSnapshot
 } from './store/store.js';
 import type { Transport } from './transports/types.js';
+import { lazyConnection, shareName, type Relay } from './share/entry.js';
 
 export interface LiveSourceOptions<T>
 	extends
@@ -41,6 +42,22 @@ export interface LiveSourceOptions<T>
 	 * @defaultValue the transport's own `ackTimeout` (`websocket()`, `socketIo()`), which defaults to `10000`
 	 */
 	ackTimeout?: number;
+	/**
+	 * Shares one connection among this browser's tabs: one tab (the leader, elected with Web Locks)
+	 * connects and passes what it receives to the others over a `BroadcastChannel`; when it closes,
+	 * crashes or freezes, another takes over and resumes where it stopped. `'auto'` shares when the
+	 * page came over HTTP/1.1, where a browser opens at most six connections per host. Where Web
+	 * Locks or `BroadcastChannel` are missing, each tab connects on its own. The code that shares
+	 * loads only when this is set.
+	 * @defaultValue `false`
+	 */
+	share?: false | 'tabs' | 'auto';
+	/**
+	 * Tabs share only when their transports would receive the same (same kind, URL and options)
+	 * and their `shareKey`s match: set it to the signed-in user's id, so that two accounts in one
+	 * browser never share a connection. Needed when the URL is a function or the adapter is your own.
+	 */
+	shareKey?: string;
 }
 
 /** A connection feeding a record store: everything a live list needs, framework-free. */
@@ -64,31 +81,67 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 		commitTimeout: options.commitTimeout ?? (twoWay ? Number.POSITIVE_INFINITY : undefined),
 		commit: twoWay ? (change) => commitOverSocket(change) : httpCommit
 	});
-	const connection = createConnection({
-		transport: options.transport,
-		env,
-		retry: options.retry,
-		staleAfter: options.staleAfter,
-		lastEventId: options.lastEventId,
-		maxQueue: options.maxQueue,
-		queueTimeout: options.queueTimeout,
-		maxEventIdLength: options.maxEventIdLength,
-		onMessage: (data, meta) => store.receive(data, meta),
-		onDropped: (error) => store.reportDropped(error),
-		onWarning: (error) => options.onError?.(error),
-		// Replays after a gap are merged by key and version; old ids must not hide new events.
-		onGap: () => store.forgetEventIds(),
-		resync: resync
-			? async (signal) => {
-					const since = store.mark();
-					const result = await resync(signal);
-					if (signal.aborted) return;
-					store.apply(Array.isArray(result) ? { type: 'snapshot', items: result } : result, {
-						since
-					});
-				}
-			: undefined
-	});
+	/**
+	 * The connection feeding the store. `relay` (a leader tab's) hears everything it feeds;
+	 * `continuing`: the store already holds the stream up to `from`, so its first connection is a
+	 * reconnect (resumed, or resynced).
+	 */
+	const engine = (relay?: Relay, from = options.lastEventId, continuing = false) =>
+		createConnection({
+			transport,
+			env,
+			retry: options.retry,
+			staleAfter: options.staleAfter,
+			lastEventId: from,
+			continuing,
+			maxQueue: options.maxQueue,
+			queueTimeout: options.queueTimeout,
+			maxEventIdLength: options.maxEventIdLength,
+			onMessage(data, meta) {
+				relay?.('m', data, meta);
+				return store.receive(data, meta);
+			},
+			onDropped(error) {
+				relay?.('x', error.message);
+				store.reportDropped(error);
+			},
+			onWarning: (error) => options.onError?.(error),
+			// Replays after a gap are merged by key and version; old ids must not hide new events.
+			onGap() {
+				relay?.('g');
+				store.forgetEventIds();
+			},
+			resync: resync
+				? async (signal) => {
+						const since = store.mark();
+						const mark = relay?.('k');
+						const result = await resync(signal);
+						if (signal.aborted) return;
+						const update: Update<T> = Array.isArray(result)
+							? { type: 'snapshot', items: result }
+							: result;
+						relay?.('a', update, mark);
+						store.apply(update, { since });
+					}
+				: undefined
+		});
+	const shared = shareName(options, env);
+	const connection = shared
+		? lazyConnection(
+				() =>
+					import('./share/tabs.js').then((module) =>
+						module.shareTabs({
+							...shared,
+							env,
+							store: store as RecordStore<unknown>,
+							engine,
+							lastEventId: options.lastEventId,
+							limit: (options.queueTimeout ?? 30_000) + (options.ackTimeout ?? 10_000)
+						})
+					),
+				engine
+			)
+		: engine();
 	/**
 	 * Sends a change over the socket when one is live (confirmed by the ack, or by the server's
 	 * echo carrying the same `mutationId`); waits in the outgoing queue while disconnected; goes

@@ -94,3 +94,7 @@ function preview(value: unknown): string {
 	}
 	return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+export const shareNeedsKey = (kind: string) =>
+	`Cannot share this ${kind} connection across tabs: its URL is a function, or the adapter does not say what it receives (\`identity\`). Pass a \`shareKey\` that names what it receives`;
+export const badTabMessage = (message: unknown) =>
+	`Dropped a message from another tab that is not one of the kit's: ${preview(message)}`;

@@ -153,6 +153,13 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 	return {
 		kind: KIND,
 		bidirectional: true,
+		// A given socket is told apart by its server and namespace, not by the object.
+		identity: {
+			url: options.url ?? (options.socket?.io as { uri?: string } | undefined)?.uri,
+			nsp: (options.socket as { nsp?: string } | undefined)?.nsp,
+			options: options.options,
+			events: options.events
+		},
 		supported: () => true,
 		open(sink, attempt): TransportConnection<unknown> {
 			const { env, signal } = attempt;

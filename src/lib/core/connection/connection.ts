@@ -72,6 +72,12 @@ export interface ConnectionOptions<In = unknown> {
 	 * @defaultValue `1024`
 	 */
 	maxEventIdLength?: number;
+	/**
+	 * The data fed so far came from an earlier connection (another tab's): the first connection is
+	 * a reconnect, which resumes from `lastEventId` or resyncs.
+	 * @defaultValue `false`
+	 */
+	continuing?: boolean;
 	/** Told about input the connection ignored without dropping a message (an event id too long). */
 	onWarning?: (error: DecodeError) => void;
 	/** Platform globals and timers. @defaultValue the browser's, looked up at call time */
@@ -135,7 +141,7 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 			throw new TypeError(messages.badOption(name, 'a number >= 0', value));
 	}
 
-	let machine: MachineState = initialMachineState();
+	let machine: MachineState = { ...initialMachineState(), wasLive: options.continuing === true };
 	let snapshot: ConnectionState = toPublic(machine);
 	let lastEventId = options.lastEventId;
 	// The HTTP validator of the data this connection last fed (see MessageMeta.validator).

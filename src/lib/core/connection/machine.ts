@@ -32,6 +32,11 @@ export interface ConnectionState {
 	/** The last failure; cleared when a connection opens. */
 	error: TransportError | undefined;
 	continuity: Continuity;
+	/**
+	 * Set when tabs share this connection (`share`): whether this tab runs it (`leader`) or gets it
+	 * through another tab (`follower`), and how many tabs share it.
+	 */
+	shared?: { role: 'leader' | 'follower'; tabs: number };
 }
 
 /** The machine's whole state: the public part plus its bookkeeping. */

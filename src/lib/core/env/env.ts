@@ -26,6 +26,10 @@ export interface Env {
 	onVisibilityChange(callback: (visible: boolean) => void): () => void;
 	/** Runs `callback` before the next paint (or in a microtask without frames); returns a cancel function. */
 	requestFrame(callback: () => void): () => void;
+	/** Web Locks, for sharing a connection across tabs. @defaultValue `navigator.locks` */
+	readonly locks?: LockManager;
+	/** The `BroadcastChannel` constructor, for sharing a connection across tabs. @defaultValue the global */
+	readonly BroadcastChannel?: typeof BroadcastChannel;
 }
 
 /** The longest a platform timer can wait, in milliseconds (about 24.8 days). */

@@ -131,6 +131,13 @@ export interface RecordStore<T> {
 	 * replay. Call it after a reconnect that did not prove continuity.
 	 */
 	forgetEventIds(): void;
+	/**
+	 * The server's rows in order (without the changes on their way), whether any data arrived, and
+	 * the event ids remembered for dropping duplicates: what another tab starts from.
+	 */
+	handoff(): StoreHandoff<T>;
+	/** Starts from another tab's {@link RecordStore.handoff}: its rows replace the server's rows here. */
+	adopt(state: StoreHandoff<T>): void;
 	/** Settles a pending change the server acknowledged by id (a socket ack or echo). */
 	settle(mutationId: string, item?: T): void;
 	/** Counts and reports a message the transport dropped before it reached the store. */
@@ -140,6 +147,13 @@ export interface RecordStore<T> {
 	 * promises reject; nothing is reported after this.
 	 */
 	dispose(): void;
+}
+
+/** A store's rows as another tab receives them. */
+export interface StoreHandoff<T> {
+	items: T[];
+	loaded: boolean;
+	ids: string[];
 }
 
 const defaultKey = (item: unknown): RecordKey => (item as { id: RecordKey }).id;
@@ -441,6 +455,17 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		},
 		mark: () => list.seq,
 		forgetEventIds: () => seenIds.clear(),
+		handoff() {
+			flush();
+			const items = list.order.map((key) => list.entries.get(key)!.item);
+			return { items, loaded: list.loaded, ids: [...seenIds] };
+		},
+		adopt(state) {
+			seenIds.clear();
+			for (const id of state.ids.slice(-dedupeWindow)) seenIds.add(id);
+			if (state.loaded) queue.push({ update: { type: 'snapshot', items: state.items } });
+			schedule();
+		},
 		flush,
 		getSnapshot: () => snapshot,
 		subscribe(listener) {

@@ -91,6 +91,9 @@ export function fallback<In = unknown>(
 	return {
 		kind: members[0]!.kind,
 		bidirectional: members.some((member) => member.bidirectional === true),
+		identity: members.every((member) => member.identity !== undefined)
+			? members.map((member) => [member.kind, member.identity])
+			: undefined,
 		supported: (env) => members.some((member) => member.supported?.(env) ?? true),
 		open(outer, attempt) {
 			const { env } = attempt;

@@ -59,6 +59,7 @@ export function polling<In = unknown>(options: PollingOptions<In>): Transport<In
 
 	return {
 		kind: 'polling',
+		identity: options,
 		supported: (env) => typeof env.fetch === 'function',
 		open(sink, attempt) {
 			const { env, signal } = attempt;

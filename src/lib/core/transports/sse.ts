@@ -114,6 +114,7 @@ export function sse(options: SseOptions): Transport<string> {
 	};
 	return {
 		kind: 'sse',
+		identity: options,
 		supported: (env) =>
 			mode === 'fetch'
 				? typeof env.fetch === 'function' && typeof TextDecoderStream === 'function'

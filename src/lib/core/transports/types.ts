@@ -121,6 +121,12 @@ export interface Transport<In = unknown, Out = never> {
 	readonly kind: TransportKind;
 	/** Its connections can send (WebSocket, socket.io; a chain with such a member). */
 	readonly bidirectional?: boolean;
+	/**
+	 * What decides what this transport receives (its URL and options), as JSON-serializable data.
+	 * Tabs that share a connection (`share`) do so only when their transports' kinds and
+	 * identities match; callbacks are left out. Without one, sharing needs a `shareKey`.
+	 */
+	readonly identity?: unknown;
 	/** False where this transport cannot run (a fallback chain skips it). */
 	supported?(env: Env): boolean;
 	open(sink: TransportSink<In>, attempt: Attempt): TransportConnection<Out>;

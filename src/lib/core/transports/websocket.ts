@@ -133,6 +133,7 @@ export function websocket<Out = unknown>(options: WebSocketOptions<Out>): Transp
 
 	return {
 		kind: 'websocket',
+		identity: options,
 		bidirectional: true,
 		supported: (env) => env.WebSocket !== undefined,
 		open(sink, attempt): TransportConnection<Out> {
