@@ -117,6 +117,17 @@ export default defineConfig({
 			{
 				extends: true,
 				test: {
+					// Several Chromium pages sharing one connection, against a real server, driven from Node.
+					name: 'tabs',
+					environment: 'node',
+					include: ['tests/tabs/**/*.test.ts'],
+					testTimeout: 60_000,
+					hookTimeout: 60_000
+				}
+			},
+			{
+				extends: true,
+				test: {
 					name: 'browser',
 					include: ['src/**/*.browser.test.ts', 'tests/browser/**/*.test.ts'],
 					globalSetup: ['tests/browser/sse-server.ts'],
