@@ -39,7 +39,7 @@ const GATHER = 150;
 const ANSWERS = 256;
 
 /** Messages only a leader sends; each carries its epoch `e`. */
-const FROM_LEADER = new Set(['lead', 'hb', 'st', 'snap', 'm', 'x', 'g', 'k', 'a', 'ack', 'bye']);
+const FROM_LEADER = new Set(['lead', 'go', 'hb', 'st', 'snap', 'm', 'x', 'g', 'k', 'a', 'ack', 'bye']);
 /** Messages a leader numbers (`s`), applied in order and once. */
 const NUMBERED = new Set(['m', 'x', 'g', 'k', 'a']);
 const TYPES = new Set([...FROM_LEADER, 'hi', 'probe', 'at', 'mut', 'retry']);
@@ -89,6 +89,11 @@ export function shareTabs(ctx: ShareContext): Connection {
 	let seq = 0;
 	/** Following: the store holds everything the leader sent up to `seq`. */
 	let synced = false;
+	/** Waiting for the leader's rows (a `snap`), asked for with `hi`. */
+	let wanting = false;
+	/** The epoch this tab followed before it took over, and the numbered messages sent in this one. */
+	let prev = 0;
+	let sent = 0;
 	/** The store holds data from the stream (so a new connection here is a reconnect). */
 	let fed = false;
 	let heard = 0;
@@ -124,14 +129,17 @@ export function shareTabs(ctx: ShareContext): Connection {
 		}
 	}
 
-	/** Asks the leader for its rows. */
-	const hello = () => post({ t: 'hi', f: me });
+	/** Asks the leader for its rows; they replace this tab's when they come. */
+	function want() {
+		synced = false;
+		wanting = true;
+		post({ t: 'hi', f: me });
+	}
 
 	function join() {
 		mode = 'on';
 		joined = env.now();
 		heard = probed = 0;
-		synced = false;
 		const ch = new ctx.Channel(name);
 		ch.onmessage = (event: MessageEvent) => receive(event.data);
 		channel = ch;
@@ -147,7 +155,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 			.catch(noop);
 		leave = () => (presence.abort(), done());
 		campaign();
-		hello();
+		want();
 		tick();
 	}
 
@@ -167,13 +175,29 @@ export function shareTabs(ctx: ShareContext): Connection {
 		hold = ticket;
 		return new Promise<void>((resolve) => {
 			release = resolve;
-			lead();
+			// A grant that waited in a frozen tab may have been stolen meanwhile: lead only while the
+			// lock's holder is this tab (the holder of its presence lock).
+			locks.query().then(({ held = [], pending = [] }) => {
+				const owner = (lock: string) =>
+					[...held, ...pending].find((entry) => entry.name === lock)?.clientId;
+				if (hold !== ticket || mode !== 'on') return;
+				if (held.find((entry) => entry.name === name)?.clientId === owner(`${name} tab ${me}`))
+					return lead();
+				hold = undefined;
+				release = noop;
+				resolve();
+				campaign();
+			}, noop);
 		});
 	}
 
 	/** The lock request ended with an error: when it was this tab's hold, the lock was stolen. */
 	function lost(ticket: object) {
-		if (hold === ticket) follow();
+		if (hold !== ticket) return;
+		if (leading) return follow();
+		hold = undefined;
+		release = noop;
+		if (mode === 'on') campaign();
 	}
 
 	/** Takes the lock from a leader that does not answer: once per epoch, one tab at a time. */
@@ -203,27 +227,31 @@ export function shareTabs(ctx: ShareContext): Connection {
 
 	function lead() {
 		leading = true;
-		synced = false;
+		prev = epoch;
 		epoch = Math.max(epoch + 1, env.now());
-		seq = 0;
+		sent = 0;
 		probed = 0;
 		marks.clear();
 		mirror = { ...mirror, status: fed ? 'reconnecting' : 'connecting', retryAt: undefined };
 		post({ t: 'lead', e: epoch, f: me });
-		const from = [last];
+		const from: (string | undefined)[] = [];
 		if (!fed) run(from, []);
 		else {
-			// Let the other tabs say where they are, so that none is left with a hole.
+			// Let the other tabs say where they are, so that none is left with a hole; the last
+			// leader's final messages still on their way are applied meanwhile.
 			gathering = { from, early: [], timer: env.setTimeout(() => run(from), GATHER) };
 		}
 		publish();
 	}
 
-	function run(from: (string | undefined)[], early = gathering?.early ?? []) {
+	function run(others: (string | undefined)[], early = gathering?.early ?? []) {
 		if (gathering) env.clearTimeout(gathering.timer);
 		gathering = undefined;
 		const e = epoch;
-		const current = ctx.engine(relay, earliest(from), fed);
+		const from = earliest([last, ...others]);
+		// Where this leader's stream starts: a tab that has less asks for the rows.
+		post({ t: 'go', e, l: from });
+		const current = ctx.engine(relay, from, fed);
 		engine = current;
 		unsubscribe = current.subscribe((state) => {
 			if (engine !== current) return;
@@ -243,8 +271,8 @@ export function shareTabs(ctx: ShareContext): Connection {
 		// Resyncs under way, for the rows this leader hands to a tab that joins meanwhile.
 		if (t === 'k') marks.set(seq + 1, 0);
 		if (t === 'a') marks.delete(b as number);
-		post({ t, e: epoch, s: ++seq, a, b });
-		return seq;
+		post({ t, e: epoch, s: ++sent, a, b });
+		return sent;
 	};
 
 	/** Gives up leading (stolen, a newer leader, or leaving) and the engine with it. */
@@ -270,13 +298,11 @@ export function shareTabs(ctx: ShareContext): Connection {
 		return wasLeading;
 	}
 
+	/** Stops leading and waits for the next leader, whose `go` says whether this tab needs its rows. */
 	function follow() {
 		if (!resign()) return;
 		synced = false;
-		if (mode === 'on') {
-			campaign();
-			hello();
-		}
+		if (mode === 'on') campaign();
 		publish();
 	}
 
@@ -288,7 +314,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 			if (beats++ % 4 === 0) count();
 			return;
 		}
-		if (!synced && !probed) hello();
+		if (wanting && !probed) want();
 		if (!probed && now - (heard || joined) > SILENT) {
 			probed = now;
 			post({ t: 'probe', f: me });
@@ -321,16 +347,18 @@ export function shareTabs(ctx: ShareContext): Connection {
 		const d = data;
 		if (d.to !== undefined && d.to !== me) return;
 		if (FROM_LEADER.has(d.t)) {
+			// While this tab takes over, the last leader's final messages still count.
+			const late = gathering !== undefined && d.e === prev;
 			// A leader that lost the lock, still talking.
-			if (d.e < epoch) return;
+			if (d.e < epoch && !late) return;
 			if (d.e > epoch) {
 				follow();
 				epoch = d.e;
 				seq = 0;
-				// Following the last leader to its end: the new one continues from there.
-				synced = d.t === 'lead' && synced;
-				if (!synced && d.t !== 'snap') hello();
-			} else if (leading) return;
+				synced = false;
+				// Missed its start (`lead`, then `go`): ask for its rows.
+				if (d.t !== 'lead' && d.t !== 'go' && d.t !== 'snap') want();
+			} else if (leading && !late) return;
 			heard = env.now();
 			if (probed) {
 				probed = 0;
@@ -349,8 +377,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 			if (!synced || d.s <= seq) return;
 			if (d.s > seq + 1) {
 				// Something was lost on the way: start again from the leader's rows.
-				synced = false;
-				return hello();
+				return want();
 			}
 			seq = d.s;
 		}
@@ -358,7 +385,14 @@ export function shareTabs(ctx: ShareContext): Connection {
 			case 'lead':
 				for (const change of outgoing.values()) dispatch(change);
 				return post({ t: 'at', e: d.e, f: me, l: last });
+			case 'go':
+				// This tab has all the stream up to where the new leader's starts: it goes on.
+				if (fed && covers(last, d.l as string | undefined)) synced = true;
+				else want();
+				return;
 			case 'snap': {
+				if (!wanting) return;
+				wanting = false;
 				store.adopt(d.r as StoreHandoff<unknown>);
 				for (const mark of d.k as number[]) marks.set(mark, store.mark());
 				seq = d.s;
@@ -417,7 +451,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 					t: 'snap',
 					e: epoch,
 					to: d.f,
-					s: seq,
+					s: sent,
 					r: store.handoff(),
 					l: engine?.lastEventId ?? last,
 					st: plain(snapshot),
@@ -429,7 +463,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 			case 'at':
 				if (!gathering) return;
 				gathering.from.push(d.l as string | undefined);
-				if (gathering.from.length >= tabs) run(gathering.from);
+				if (gathering.from.length >= tabs - 1) run(gathering.from);
 				return;
 			case 'retry':
 				return engine?.retry();
@@ -567,6 +601,12 @@ export function shareTabs(ctx: ShareContext): Connection {
 	};
 }
 
+/** Whether a store that has the stream up to `last` misses nothing of a stream resumed from `from`. */
+function covers(last: string | undefined, from: string | undefined): boolean {
+	if (from === undefined || last === from) return true;
+	return last !== undefined && /^\d+$/.test(last) && /^\d+$/.test(from) && +last >= +from;
+}
+
 /** The earliest of the tabs' last event ids, when they are numbers; else this tab's. */
 function earliest(ids: (string | undefined)[]): string | undefined {
 	const own = ids[0];
@@ -649,6 +689,8 @@ function valid(d: unknown): d is Message {
 				Array.isArray(m.k)
 			);
 		}
+		case 'go':
+			return m.l === undefined || typeof m.l === 'string';
 		case 'lead':
 		case 'hi':
 		case 'at':
