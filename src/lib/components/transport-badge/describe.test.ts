@@ -175,3 +175,112 @@ describe('S33 strings that name Object.prototype members', () => {
 });
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('describeBadge with a shared connection', () => {
+	const statuses = fc.constantFrom(...CONNECTION_STATUSES);
+	const kinds = fc.constantFrom(undefined, 'sse', 'polling', 'websocket', 'socket.io');
+	const tabs = fc.integer({ min: 1, max: 10_000 });
+
+	it('says "shared" after the status, for the leader and a follower alike', () => {
+		expect(
+			describeBadge(
+				{ status: 'live', transport: 'sse', shared: { role: 'follower', tabs: 2 } },
+				NOW
+			).summary
+		).toBe('SSE · live · shared');
+		fc.assert(
+			fc.property(
+				statuses,
+				kinds,
+				fc.constantFrom('leader' as const, 'follower' as const),
+				tabs,
+				fc.boolean(),
+				(status, transport, role, n, degraded) => {
+					const alone = describeBadge({ status, transport, degraded }, NOW);
+					const text = describeBadge(
+						{ status, transport, degraded, shared: { role, tabs: n } },
+						NOW
+					);
+					expect(text.summary).toBe(`${alone.summary} · shared`);
+					// Nothing else changes.
+					expect({ ...text, summary: alone.summary, sharing: undefined }).toEqual(alone);
+				}
+			),
+			{ numRuns: 300 }
+		);
+	});
+
+	it('a follower: "through another tab", whatever the number of tabs', () => {
+		fc.assert(
+			fc.property(statuses, tabs, (status, n) => {
+				const text = describeBadge({ status, shared: { role: 'follower', tabs: n } }, NOW);
+				expect(text.sharing).toBe('through another tab');
+			})
+		);
+	});
+
+	it('the leader: how many tabs share its connection', () => {
+		expect(
+			describeBadge({ status: 'live', shared: { role: 'leader', tabs: 1 } }, NOW).sharing
+		).toBe('no other tab yet');
+		fc.assert(
+			fc.property(statuses, fc.integer({ min: 2, max: 10_000 }), (status, n) => {
+				const text = describeBadge({ status, shared: { role: 'leader', tabs: n } }, NOW);
+				expect(text.sharing).toBe(`shared by ${n} tabs`);
+			})
+		);
+	});
+
+	it('not shared: no note and no tag', () => {
+		const text = describeBadge({ status: 'live', transport: 'sse' }, NOW);
+		expect(text.sharing).toBeUndefined();
+		expect(text.summary).toBe('SSE · live');
+	});
+
+	it('uses overridden sharing labels', () => {
+		const labels = resolveLabels({
+			shared: 'geteilt',
+			throughTab: 'über einen anderen Tab',
+			sharedBy: (n) => `${n} Tabs`
+		});
+		const follower = describeBadge(
+			{ status: 'live', transport: 'sse', shared: { role: 'follower', tabs: 3 } },
+			NOW,
+			labels
+		);
+		expect(follower.summary).toBe('SSE · live · geteilt');
+		expect(follower.sharing).toBe('über einen anderen Tab');
+		expect(
+			describeBadge({ status: 'live', shared: { role: 'leader', tabs: 3 } }, NOW, labels).sharing
+		).toBe('3 Tabs');
+	});
+
+	it('rejects a shared state that is not one, naming what it got', () => {
+		const bad = fc.oneof(
+			// an unknown role, with a valid count
+			fc
+				.tuple(fc.oneof(fc.string(), fc.constant(undefined), fc.integer()), tabs)
+				.filter(([role]) => role !== 'leader' && role !== 'follower'),
+			// a valid role, with a count below 1 or no number at all
+			fc.tuple(
+				fc.constantFrom('leader', 'follower'),
+				fc.oneof(
+					fc.integer({ max: 0 }),
+					fc.double({ max: 1, maxExcluded: true }),
+					fc.constantFrom(Number.NaN, 'two', undefined, null, {})
+				)
+			)
+		);
+		fc.assert(
+			fc.property(bad, ([role, n]) => {
+				expect(() =>
+					describeBadge({ status: 'live', shared: { role, tabs: n } as never }, NOW)
+				).toThrow(/`shared` needs role 'leader' \| 'follower', tabs ≥ 1; got /);
+			}),
+			{ numRuns: 300 }
+		);
+		expect(() =>
+			describeBadge({ status: 'live', shared: { role: 'boss', tabs: 2 } as never }, NOW)
+		).toThrow(/got "boss", 2$/);
+	});
+});

@@ -34,7 +34,10 @@ export const defaultTransportBadgeLabels: TransportBadgeLabels = {
 	retryingIn: (seconds) => `retrying in ${seconds} s`,
 	retryingNow: 'retrying now',
 	attempt: (attempt) => `attempt ${attempt}`,
-	lastEvent: (ageMs) => `last event ${formatAge(ageMs)} ago`
+	lastEvent: (ageMs) => `last event ${formatAge(ageMs)} ago`,
+	shared: 'shared',
+	throughTab: 'through another tab',
+	sharedBy: (tabs) => (tabs > 1 ? `shared by ${tabs} tabs` : 'no other tab yet')
 };
 
 /**
@@ -65,7 +68,7 @@ export interface BadgeDescription {
 	/** The transport's display name, if a transport is known. */
 	transportLabel: string | undefined;
 	statusLabel: string;
-	/** The transport and status in one phrase, e.g. `SSE · live`. */
+	/** The transport and status in one phrase, e.g. `SSE · live`, or `SSE · live · shared`. */
 	summary: string;
 	/** `fallback` when degraded. */
 	fallbackLabel: string | undefined;
@@ -75,6 +78,8 @@ export interface BadgeDescription {
 	attempt: string | undefined;
 	/** `last event 12 s ago`, when `lastEventAt` is known. */
 	lastEvent: string | undefined;
+	/** `through another tab` (a follower) or `shared by 3 tabs` (the leader), when shared. */
+	sharing: string | undefined;
 }
 
 const STATUSES: ReadonlySet<string> = new Set(CONNECTION_STATUSES);
@@ -89,7 +94,7 @@ const toMs = (instant: Instant) => (typeof instant === 'number' ? instant : inst
 
 /**
  * Turns a connection's state into the badge's texts. Pure: the clock is an argument.
- * @throws {TypeError} for an unknown status or an invalid time, naming the value.
+ * @throws {TypeError} for an unknown status, an invalid time or an invalid `shared`, naming the value.
  */
 export function describeBadge(
 	state: TransportBadgeState,
@@ -123,15 +128,28 @@ export function describeBadge(
 			? undefined
 			: labels.lastEvent(Math.max(0, nowMs - checkedMs(state.lastEventAt, 'lastEventAt')));
 
+	const shared = state.shared;
+	let sharing: string | undefined;
+	if (shared) {
+		const { role, tabs } = shared;
+		if ((role !== 'leader' && role !== 'follower') || !(tabs >= 1)) {
+			throw new TypeError(
+				`TransportBadge: \`shared\` needs role 'leader' | 'follower', tabs ≥ 1; got ${preview(role)}, ${preview(tabs)}`
+			);
+		}
+		sharing = role === 'leader' ? labels.sharedBy(tabs) : labels.throughTab;
+	}
+
 	return {
 		status,
 		transportLabel,
 		statusLabel,
-		summary: transportLabel ? `${transportLabel} · ${statusLabel}` : statusLabel,
+		summary: [transportLabel, statusLabel, shared && labels.shared].filter(Boolean).join(' · '),
 		fallbackLabel: state.degraded ? labels.fallback : undefined,
 		retry,
 		attempt,
-		lastEvent
+		lastEvent,
+		sharing
 	};
 }
 

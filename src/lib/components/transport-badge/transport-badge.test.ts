@@ -81,6 +81,61 @@ describe('<TransportBadge>', () => {
 		expect(screen.getByText('Polling · live · fallback')).toHaveClass('srk-visually-hidden');
 	});
 
+	it('a follower tab: "shared" on the badge, "through another tab" in the detailed variant, the tooltip and the accessible name', () => {
+		const follower = { role: 'follower', tabs: 2 } as const;
+		for (const variant of ['pill', 'detailed', 'dot'] as const) {
+			const { unmount } = render(TransportBadge, {
+				status: 'live',
+				transport: 'sse',
+				shared: follower,
+				lastEventAt: NOW - 3000,
+				now: NOW,
+				variant
+			});
+			const name = 'SSE · live · shared · through another tab';
+			const badge = screen.getByRole('status', { name });
+			expect(badge).toHaveAttribute('title', name);
+			if (variant === 'dot') expect(screen.getByText(name)).toHaveClass('srk-visually-hidden');
+			else expect(screen.getByText('SSE · live · shared')).toBeInTheDocument();
+			if (variant === 'pill') expect(badge).not.toHaveTextContent('through another tab');
+			if (variant === 'detailed') {
+				// On the second line, with what ticks (hidden from the live region: the name says it).
+				expect(screen.getByText('through another tab · last event 3 s ago')).toHaveAttribute(
+					'aria-hidden',
+					'true'
+				);
+			}
+			unmount();
+		}
+	});
+
+	it('the leading tab says how many tabs share its connection', () => {
+		render(TransportBadge, {
+			status: 'live',
+			transport: 'socket.io',
+			shared: { role: 'leader', tabs: 3 },
+			variant: 'detailed'
+		});
+		const badge = screen.getByRole('status', {
+			name: 'Socket.IO · live · shared · shared by 3 tabs'
+		});
+		expect(screen.getByText('shared by 3 tabs')).toHaveClass('srk-badge__details');
+		expect(badge).toHaveTextContent(/^Socket\.IO · live · shared\s*shared by 3 tabs$/);
+	});
+
+	it('not shared: no tooltip on the pill or the detailed variant', () => {
+		render(TransportBadge, { status: 'live', transport: 'sse', variant: 'detailed' });
+		const badge = screen.getByRole('status');
+		expect(badge).not.toHaveAttribute('title');
+		expect(badge).toHaveTextContent(/^SSE · live$/);
+	});
+
+	it('explains an invalid shared state', () => {
+		expect(() =>
+			render(TransportBadge, { status: 'live', shared: { role: 'leader', tabs: 0 } })
+		).toThrow(/`shared` needs role 'leader' \| 'follower', tabs ≥ 1; got "leader", 0/);
+	});
+
 	it('uses overridden labels', () => {
 		render(TransportBadge, {
 			status: 'reconnecting',

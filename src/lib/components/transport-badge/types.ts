@@ -24,6 +24,12 @@ export interface TransportBadgeLabels {
 	attempt: (attempt: number) => string;
 	/** How long ago the last message or heartbeat arrived, in milliseconds. */
 	lastEvent: (ageMs: number) => string;
+	/** Marks a connection that this browser's tabs share (`shared` set, leader or follower). */
+	shared: string;
+	/** The detailed variant's note in a tab that gets the connection from another tab. */
+	throughTab: string;
+	/** The detailed variant's note in the tab that runs the shared connection: how many tabs share it. */
+	sharedBy: (tabs: number) => string;
 }
 
 /** Labels to override: any subset, including a subset of `status` or `transport`. */
@@ -66,6 +72,13 @@ export interface TransportBadgeState {
 	 * @defaultValue none (no age shown)
 	 */
 	lastEventAt?: Instant;
+	/**
+	 * Set when tabs share the connection (`share` on `<LiveSource>`): `role` `'leader'` in the tab
+	 * that runs it, `'follower'` in a tab that gets it through another tab; `tabs`, how many share it
+	 * (1 or more).
+	 * @defaultValue none (not shared)
+	 */
+	shared?: { role: 'leader' | 'follower'; tabs: number };
 }
 
 export interface TransportBadgeProps
