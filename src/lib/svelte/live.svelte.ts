@@ -22,7 +22,7 @@ export interface Live<T> {
 	readonly rows: readonly Row<T>[];
 	/** Whether any data arrived yet (`initial` counts). */
 	readonly loaded: boolean;
-	/** The connection's state: status, transport, attempt, retryAt, error... */
+	/** The connection's state: status, transport, attempt, retryAt, error, shared (with `share`)... */
 	readonly state: ConnectionState;
 	/** Flips a row's `done` (or the `toggle` option's change), optimistically. */
 	toggle(key: RecordKey): Promise<T>;
