@@ -2,6 +2,7 @@
 // browser with esbuild (the sharing code stays a lazy chunk), a Node server with the kit's SSE
 // helper and a socket.io server, and Chromium pages in one context. Used by tests/tabs/*.test.ts
 // (the kit from src/lib) and by the benchmarks P10 and P11 (the kit from dist/).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,36 +14,87 @@ import { Server } from 'socket.io';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /**
- * Playwright's own `--disable-features` list, and one more: Chromium's
- * ProcessPerSiteUpToMainFrameThreshold puts same-site pages in one renderer process, so that
- * crashing one page would crash the others too. A second `--disable-features` flag replaces the
- * first, hence the whole list.
+ * Chromium flags for the pages of one site in one window, as a user's tabs: each page in its own
+ * renderer process (ProcessPerSiteUpToMainFrameThreshold would put same-site pages in one, and
+ * crashing one page would crash them all), background tabs not throttled unless asked.
+ * @param {{ throttle?: boolean }} [options]
  */
-const DISABLED_FEATURES = [
-	'AvoidUnnecessaryBeforeUnloadCheckSync',
-	'DestroyProfileOnBrowserClose',
-	'HttpsUpgrades',
-	'HttpsFirstBalancedModeAutoEnable',
-	'LensOverlay',
-	'MediaRouter',
-	'PaintHolding',
-	'ThirdPartyStoragePartitioning',
-	'AvoidCorsURLLoaderRestartOnRedirect',
-	'OptimizationHints',
-	'NetworkTimeServiceQuerying',
-	'AimEnabled',
-	'PreconnectToSearch',
-	'ProcessPerSiteUpToMainFrameThreshold'
-];
-
-/** Chromium flags for several pages of one site, each in its own renderer process. */
-export const CHROMIUM_ARGS = [
+export const chromiumArgs = ({ throttle = false } = {}) => [
+	'--headless',
 	'--no-sandbox',
 	'--disable-gpu',
 	'--disable-quic',
+	'--no-first-run',
+	'--no-default-browser-check',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync',
+	'--disable-dev-shm-usage',
+	'--disable-breakpad',
 	'--renderer-process-limit=32',
-	`--disable-features=${DISABLED_FEATURES.join(',')}`
+	'--disable-features=ProcessPerSiteUpToMainFrameThreshold,MediaRouter,OptimizationHints',
+	...(throttle
+		? []
+		: [
+				'--disable-background-timer-throttling',
+				'--disable-renderer-backgrounding',
+				'--disable-backgrounding-occluded-windows'
+			])
 ];
+
+/**
+ * Starts Chromium and attaches Playwright over CDP without its default overrides. Playwright's
+ * own launch turns focus emulation on for every page, which keeps each page visible and makes
+ * CDP's `Page.setWebLifecycleState` `frozen` a no-op; here the pages are tabs of one window (the
+ * last opened is visible, the others hidden) and freezing one really stops it.
+ * @param {string} executablePath
+ * @param {{ throttle?: boolean }} [options]
+ */
+export async function launchTabs(executablePath, options = {}) {
+	const profile = mkdtempSync(join(tmpdir(), 'srk-tabs-profile-'));
+	const child = spawn(
+		executablePath,
+		[
+			...chromiumArgs(options),
+			'--remote-debugging-port=0',
+			`--user-data-dir=${profile}`,
+			'about:blank'
+		],
+		{ stdio: ['ignore', 'ignore', 'pipe'] }
+	);
+	const endpoint = await new Promise((resolve, reject) => {
+		let text = '';
+		const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${text}`)), 20_000);
+		child.stderr.on('data', (chunk) => {
+			text += chunk;
+			const found = /DevTools listening on (ws:\S+)/.exec(text);
+			if (found) {
+				clearTimeout(timer);
+				resolve(found[1]);
+			}
+		});
+		child.once('exit', (code) => reject(new Error(`Chromium exited (${code}): ${text}`)));
+	});
+	child.stderr.resume();
+	const { chromium } = await import('playwright');
+	const browser = await chromium.connectOverCDP(/** @type {string} */ (endpoint), {
+		noDefaults: true
+	});
+	const context = browser.contexts()[0];
+	if (!context) throw new Error('Chromium has no default context');
+	return {
+		browser,
+		context,
+		async close() {
+			await browser.close().catch(() => {});
+			child.kill();
+			await new Promise((done) =>
+				child.exitCode !== null ? done(undefined) : child.once('exit', done)
+			);
+			rmSync(profile, { recursive: true, force: true });
+		}
+	};
+}
 
 /**
  * Bundles tests/tabs/page.js for the browser into a temporary directory: ES modules with code
@@ -420,12 +472,13 @@ export async function until(predicate, what, timeoutMs = 20_000, stepMs = 50) {
 }
 
 /**
- * Opens `count` pages of `url` in `context`, one after the other (as a user opens tabs), and
- * records which of them crash.
+ * Opens `count` pages of `url` in `context`, one after the other (as a user opens tabs), each
+ * with `init` run before its own scripts, and records which of them crash. `close()` closes those
+ * still open.
  * @param {import('playwright').BrowserContext} context
  * @param {string} url
  * @param {number} count
- * @param {{ waitUntil?: 'load' | 'commit' | 'domcontentloaded'; timeout?: number }} [options]
+ * @param {{ waitUntil?: 'load' | 'commit' | 'domcontentloaded'; timeout?: number; init?: () => void }} [options]
  */
 export async function openPages(context, url, count, options = {}) {
 	/** @type {import('playwright').Page[]} */
@@ -436,9 +489,12 @@ export async function openPages(context, url, count, options = {}) {
 		const page = await context.newPage();
 		page.on('crash', () => crashed.add(page));
 		pages.push(page);
+		if (options.init) await page.addInitScript(options.init);
 		await page.goto(url, { waitUntil: options.waitUntil ?? 'load', timeout: options.timeout });
 	}
-	return { pages, crashed };
+	const close = () =>
+		Promise.all(pages.map((page) => (page.isClosed() ? undefined : page.close().catch(() => {}))));
+	return { pages, crashed, close };
 }
 
 /**

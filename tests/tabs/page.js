@@ -75,16 +75,20 @@ connection.subscribe((s) => {
 	stateText.innerHTML = `<b>${s.transport ?? kind} · ${s.status}${s.shared ? ` · ${s.shared.role} of ${s.shared.tabs} tabs` : ' · own connection'}</b>`;
 });
 
-store.subscribe((snapshot) => {
-	// The first rows and the count only: thousands of list items would slow every tab down.
-	const rows = snapshot.rows;
-	const shown = rows
-		.slice(-40)
-		.map(
-			(r) =>
-				`<li>${r.key}${r.item.done ? ' ✓' : ''}${r.status === 'settled' ? '' : ` (${r.status})`}</li>`
-		);
-	list.innerHTML = `<li><b>${rows.length} rows</b></li>${shown.join('')}`;
+/** Draws the last rows at most every 200 ms: drawing per message would slow every tab down. */
+let drawing = 0;
+store.subscribe(() => {
+	drawing ||= window.setTimeout(() => {
+		drawing = 0;
+		const rows = store.getSnapshot().rows;
+		const shown = rows
+			.slice(-40)
+			.map(
+				(r) =>
+					`<li>${r.key}${r.item.done ? ' ✓' : ''}${r.status === 'settled' ? '' : ` (${r.status})`}</li>`
+			);
+		list.innerHTML = `<li><b>${rows.length} rows</b></li>${shown.join('')}`;
+	}, 200);
 });
 
 window.tab = {

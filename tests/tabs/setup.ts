@@ -1,32 +1,35 @@
-// The pieces every cross-tab test file shares: the page bundled once per file, Chromium, a server
-// per test, and cleanups that run after each test whatever happened.
-import { chromium, type Browser, type BrowserContext } from 'playwright';
+// The pieces every cross-tab test file shares: the page bundled once per file, one Chromium (its
+// pages are tabs of one profile, sharing locks and channels), a server per test, and cleanups that
+// run after each test whatever happened.
+import type { BrowserContext } from 'playwright';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { ensureChromium } from '../../scripts/chromium.js';
 import { createEventLog, sseResponse } from '../../src/lib/server/index.js';
-import { bundlePage, CHROMIUM_ARGS, startTabsServer } from './harness.js';
+import { bundlePage, launchTabs, openPages, startTabsServer } from './harness.js';
 
 export * from './harness.js';
 
 let bundle: Awaited<ReturnType<typeof bundlePage>>;
-let browser: Browser;
+let chromium: Awaited<ReturnType<typeof launchTabs>>;
 const cleanups: Array<() => unknown> = [];
 
 beforeAll(async () => {
-	[bundle, browser] = await Promise.all([
+	[bundle, chromium] = await Promise.all([
 		bundlePage(),
-		chromium.launch({ executablePath: ensureChromium(), args: CHROMIUM_ARGS })
+		// TABS_THROTTLE=1: background tabs throttled as in a user's browser.
+		launchTabs(ensureChromium(), { throttle: process.env.TABS_THROTTLE === '1' })
 	]);
 });
 afterEach(async () => {
 	for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(async () => {
-	await browser?.close();
+	await chromium?.close();
 	bundle?.remove();
 });
 
 export const bundled = () => bundle;
+export const browserContext = (): BrowserContext => chromium.context;
 
 /** A server for this test, closed after it. */
 export async function server(options: { ackDelayMs?: number } = {}) {
@@ -39,12 +42,18 @@ export async function server(options: { ackDelayMs?: number } = {}) {
 	return s;
 }
 
-/** A browser context (one profile: its pages share locks and channels) for this test. */
-export async function context(init?: () => void): Promise<BrowserContext> {
-	const ctx = await browser.newContext({ viewport: { width: 420, height: 300 } });
-	if (init) await ctx.addInitScript(init);
-	cleanups.push(() => ctx.close());
-	return ctx;
+/**
+ * `count` tabs of `url` (one profile: they share locks and channels), closed after this test;
+ * `init` runs in each before its scripts.
+ */
+export async function tabs(
+	url: string,
+	count: number,
+	options: Parameters<typeof openPages>[3] = {}
+) {
+	const opened = await openPages(chromium.context, url, count, options);
+	cleanups.push(opened.close);
+	return opened;
 }
 
 /** Runs `cleanup` after this test. */

@@ -1,13 +1,12 @@
 // Eight real tabs (pages of one Chromium profile) against a real SSE server: one stream for all of
 // them, one leader, and the server's list in every tab.
 import { describe, expect, it } from 'vitest';
-import { compare, context, openPages, server, summary, until } from './setup.js';
+import { compare, server, summary, tabs, until } from './setup.js';
 
 describe('tabs share one connection', () => {
 	it('8 pages: 1 stream at the server, 1 leader and 7 followers, all with the 1,000 rows', async () => {
 		const s = await server();
-		const ctx = await context();
-		const { pages } = await openPages(ctx, `${s.origin}/?transport=sse&share=tabs`, 8);
+		const { pages } = await tabs(`${s.origin}/?transport=sse&share=tabs`, 8);
 		await until(async () => {
 			const all = await Promise.all(pages.map(summary));
 			return all.every((p) => p.state.status === 'live' && p.state.shared?.tabs === 8);
