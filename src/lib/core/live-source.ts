@@ -114,14 +114,13 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 			resync: resync
 				? async (signal) => {
 						const since = store.mark();
-						const mark = relay?.('k');
 						const result = await resync(signal);
 						if (signal.aborted) return;
-						const update: Update<T> = Array.isArray(result)
-							? { type: 'snapshot', items: result }
-							: result;
-						relay?.('a', update, mark);
-						store.apply(update, { since });
+						store.apply(Array.isArray(result) ? { type: 'snapshot', items: result } : result, {
+							since
+						});
+						// The other tabs take the merged rows.
+						relay?.('a');
 					}
 				: undefined
 		});

@@ -94,7 +94,13 @@ export const browserEnv: Env = {
 			const id = g.requestAnimationFrame(() => callback());
 			return () => g.cancelAnimationFrame?.(id);
 		}
-		// No frames (server, worker, hidden tab where rAF stalls): flush in a microtask.
+		// A hidden tab (where rAF stalls): once per timer turn, so that a flood of messages is
+		// applied in batches, not one by one.
+		if (g.document?.visibilityState === 'hidden') {
+			const id = g.setTimeout(callback, 0);
+			return () => g.clearTimeout(id);
+		}
+		// No frames (server, worker): flush in a microtask.
 		let cancelled = false;
 		queueMicrotask(() => {
 			if (!cancelled) callback();

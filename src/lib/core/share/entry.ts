@@ -8,10 +8,10 @@ import * as messages from '../messages.js';
 import type { Transport } from '../transports/types.js';
 
 /**
- * How the leader's engine passes on what it feeds its store: a message (`m`), a dropped one (`x`),
- * a gap (`g`), a resync's start (`k`, returns its mark) and its result (`a`).
+ * How the leader's engine passes on what it feeds its store: a message (`m`, with its meta), a
+ * dropped one (`x`, with the reason), a gap (`g`) and a resync's merged result (`a`).
  */
-export type Relay = (type: 'm' | 'x' | 'g' | 'k' | 'a', a?: unknown, b?: unknown) => number | void;
+export type Relay = (type: 'm' | 'x' | 'g' | 'a', a?: unknown, b?: unknown) => void;
 
 /** The platform parts sharing needs, when this page has them. */
 export interface SharePlatform {

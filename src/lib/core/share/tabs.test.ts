@@ -7,7 +7,8 @@ beforeAll(async () => {
 	await import('./tabs.js');
 });
 
-const serverIds = (sim: Sim) => [...sim.server.rows.values()].map((row) => row.n).sort((a, b) => a - b);
+const serverIds = (sim: Sim) =>
+	[...sim.server.rows.values()].map((row) => row.n).sort((a, b) => a - b);
 const leaders = (sim: Sim) => sim.alive.filter((tab) => tab.role === 'leader');
 
 async function openTabs(sim: Sim, count: number, options = {}) {
@@ -89,8 +90,20 @@ type Step =
 	| { type: 'kill' | 'freeze' | 'thaw' | 'stop' | 'toggle'; tab: number; row?: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-	{ weight: 4, arbitrary: fc.record({ type: fc.constant('emit' as const), count: fc.integer({ min: 1, max: 15 }) }) },
-	{ weight: 4, arbitrary: fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 3500 }) }) },
+	{
+		weight: 4,
+		arbitrary: fc.record({
+			type: fc.constant('emit' as const),
+			count: fc.integer({ min: 1, max: 15 })
+		})
+	},
+	{
+		weight: 4,
+		arbitrary: fc.record({
+			type: fc.constant('wait' as const),
+			ms: fc.integer({ min: 1, max: 3500 })
+		})
+	},
 	{ weight: 2, arbitrary: fc.record({ type: fc.constant('open' as const) }) },
 	...(['kill', 'freeze', 'thaw', 'stop', 'toggle'] as const).map((type) => ({
 		weight: type === 'toggle' ? 3 : 1,
@@ -104,81 +117,87 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 	for (const twoWay of [false, true]) {
 		it(`ends with one leader, one stream, every row once in every tab (${twoWay ? 'two-way: changes through the leader' : 'SSE + commit'})`, async () => {
 			await fc.assert(
-				fc.asyncProperty(fc.integer({ min: 1 }), fc.array(step, { maxLength: 30 }), async (seed, steps) => {
-					const sim = new Sim(seed);
-					sim.server.emit(3);
-					const outcomes: { tab: Tab; mutation: Promise<string> }[] = [];
-					for (let i = 0; i < 3; i++) {
-						sim.open({ twoWay }).start();
-						await sim.advance(20);
-					}
-					for (const s of steps) {
-						const tab = 'tab' in s ? sim.tabs[s.tab % sim.tabs.length]! : undefined;
-						switch (s.type) {
-							case 'emit':
-								sim.server.emit(s.count);
-								break;
-							case 'wait':
-								await sim.advance(s.ms);
-								break;
-							case 'open':
-								if (sim.tabs.length < 8) sim.open({ twoWay }).start();
-								break;
-							case 'kill':
-								tab!.kill();
-								break;
-							case 'freeze':
-								tab!.freeze();
-								break;
-							case 'thaw':
-								tab!.thaw();
-								break;
-							case 'stop':
-								if (tab!.started) tab!.stop();
-								break;
-							case 'toggle': {
-								if (!tab!.started || tab!.state === 'gone') break;
-								const mutation = new Promise<string>((resolve) =>
-									sim.task(tab!, 0, () => {
-										// A row this tab shows (it may not have every row yet).
-										const rows = tab!.source.store.getSnapshot().items;
-										if (rows.length === 0) return resolve('ok');
-										tab!.source.store.toggle(rows[s.row! % rows.length]!.id).then(
-											() => resolve('ok'),
-											(error: Error) => resolve(error.message)
-										);
-									})
-								);
-								outcomes.push({ tab: tab!, mutation });
-								break;
-							}
+				fc.asyncProperty(
+					fc.integer({ min: 1 }),
+					fc.array(step, { maxLength: 30 }),
+					async (seed, steps) => {
+						const sim = new Sim(seed);
+						sim.server.emit(3);
+						const outcomes: { tab: Tab; mutation: Promise<string> }[] = [];
+						for (let i = 0; i < 3; i++) {
+							sim.open({ twoWay }).start();
+							await sim.advance(20);
 						}
-						await sim.advance(1);
-					}
-					for (const tab of sim.tabs) tab.thaw();
-					await sim.advance(8000);
-					sim.server.emit(1);
-					await sim.advance(2000);
+						for (const s of steps) {
+							const tab = 'tab' in s ? sim.tabs[s.tab % sim.tabs.length]! : undefined;
+							switch (s.type) {
+								case 'emit':
+									sim.server.emit(s.count);
+									break;
+								case 'wait':
+									await sim.advance(s.ms);
+									break;
+								case 'open':
+									if (sim.tabs.length < 8) sim.open({ twoWay }).start();
+									break;
+								case 'kill':
+									tab!.kill();
+									break;
+								case 'freeze':
+									tab!.freeze();
+									break;
+								case 'thaw':
+									tab!.thaw();
+									break;
+								case 'stop':
+									if (tab!.started) tab!.stop();
+									break;
+								case 'toggle': {
+									if (!tab!.started || tab!.state === 'gone') break;
+									const mutation = new Promise<string>((resolve) =>
+										sim.task(tab!, 0, () => {
+											// A row this tab shows (it may not have every row yet).
+											const rows = tab!.source.store.getSnapshot().items;
+											if (rows.length === 0) return resolve('ok');
+											tab!.source.store.toggle(rows[s.row! % rows.length]!.id).then(
+												() => resolve('ok'),
+												(error: Error) => resolve(error.message)
+											);
+										})
+									);
+									outcomes.push({ tab: tab!, mutation });
+									break;
+								}
+							}
+							await sim.advance(1);
+						}
+						for (const tab of sim.tabs) tab.thaw();
+						await sim.advance(8000);
+						sim.server.emit(1);
+						await sim.advance(2000);
 
-					const alive = sim.alive;
-					if (alive.length === 0) return;
-					expect(leaders(sim)).toHaveLength(1);
-					expect(sim.server.connections.size).toBe(1);
-					for (const tab of alive) {
-						expect(tab.ids(), `rows of ${tab.id}`).toEqual(serverIds(sim));
-						expect(tab.duplicates(), `duplicates in ${tab.id}`).toEqual([]);
-						expect(tab.state_.status).toBe('live');
-						expect(tab.state_.shared?.tabs).toBe(alive.length);
-						expect(tab.errors).toEqual([]);
-						expect(tab.source.store.getSnapshot().rows.filter((row) => row.status !== 'settled')).toEqual([]);
+						const alive = sim.alive;
+						if (alive.length === 0) return;
+						expect(leaders(sim)).toHaveLength(1);
+						expect(sim.server.connections.size).toBe(1);
+						for (const tab of alive) {
+							expect(tab.ids(), `rows of ${tab.id}`).toEqual(serverIds(sim));
+							expect(tab.duplicates(), `duplicates in ${tab.id}`).toEqual([]);
+							expect(tab.state_.status).toBe('live');
+							expect(tab.state_.shared?.tabs).toBe(alive.length);
+							expect(tab.errors).toEqual([]);
+							expect(
+								tab.source.store.getSnapshot().rows.filter((row) => row.status !== 'settled')
+							).toEqual([]);
+						}
+						// Every change made in a tab that is still open went through, applied once.
+						for (const { tab, mutation } of outcomes) {
+							if (!tab.started) continue;
+							expect(await mutation).toBe('ok');
+						}
+						for (const count of sim.server.applied.values()) expect(count).toBe(1);
 					}
-					// Every change made in a tab that is still open went through, applied once.
-					for (const { tab, mutation } of outcomes) {
-						if (!tab.started) continue;
-						expect(await mutation).toBe('ok');
-					}
-					for (const count of sim.server.applied.values()) expect(count).toBe(1);
-				}),
+				),
 				{ numRuns: RUNS }
 			);
 		}, 120_000);
