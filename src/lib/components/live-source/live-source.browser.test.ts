@@ -2,7 +2,7 @@
 // of the same identity share one connection through Web Locks and a BroadcastChannel, as two tabs
 // do. Each adapter keeps its own registry entry (the registry keys by adapter object); the sharing
 // happens below it.
-import { flushSync, mount, unmount } from 'svelte';
+import { flushSync, mount, unmount, type Component } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveSource, TransportBadge } from '../../index.js';
 import type { Transport, TransportSink } from '../../core/transports/types.js';
@@ -49,13 +49,11 @@ afterEach(() => {
 	}
 });
 
-function place<Props extends Record<string, unknown>>(
-	component: Parameters<typeof mount<Props, Record<string, unknown>>>[0],
-	props: Props
-) {
+/** Mounts a component (a generic one, such as `<LiveSource>`, too) in a host of its own. */
+function place(component: unknown, props: Record<string, unknown>) {
 	const host = document.createElement('div');
 	document.body.append(host);
-	const app = mount(component, { target: host, props });
+	const app = mount(component as Component<Record<string, unknown>>, { target: host, props });
 	mounted.push({ app, host });
 	return host;
 }
