@@ -81,8 +81,7 @@ export class Sim {
 			let next: Task | undefined;
 			for (const task of this.#tasks) {
 				if (task.tab.state !== 'alive' || task.at > until) continue;
-				if (!next || task.at < next.at || (task.at === next.at && task.seq < next.seq))
-					next = task;
+				if (!next || task.at < next.at || (task.at === next.at && task.seq < next.seq)) next = task;
 			}
 			if (!next) break;
 			this.#tasks.splice(this.#tasks.indexOf(next), 1);
@@ -130,6 +129,7 @@ class LockHub {
 	constructor(readonly sim: Sim) {}
 
 	manager(tab: Tab): LockManager {
+		// eslint-disable-next-line @typescript-eslint/no-this-alias -- used inside the fake's methods
 		const hub = this;
 		return {
 			request(name: string, ...args: unknown[]) {
@@ -255,8 +255,7 @@ class FakeChannel {
 				this.sim.trace?.push(
 					`${this.sim.now} ${this.tab.id}>${other.tab.id}${other.closed ? ' (closed)' : ''} ${JSON.stringify(copy).slice(0, 160)}`
 				);
-				if (!other.closed)
-					other.onmessage?.({ data: structuredClone(copy) } as MessageEvent);
+				if (!other.closed) other.onmessage?.({ data: structuredClone(copy) } as MessageEvent);
 			});
 		}
 	}
@@ -307,6 +306,7 @@ export class Server {
 	}
 
 	transport(tab: Tab, twoWay: boolean): Transport<unknown, unknown> {
+		// eslint-disable-next-line @typescript-eslint/no-this-alias -- used inside the fake's methods
 		const server = this;
 		return {
 			kind: twoWay ? 'websocket' : 'sse',
@@ -327,7 +327,8 @@ export class Server {
 							event: 'snapshot'
 						});
 					} else {
-						for (const event of server.log.slice(from)) server.send(connection, event.id, event.data);
+						for (const event of server.log.slice(from))
+							server.send(connection, event.id, event.data);
 					}
 				});
 				return {
@@ -375,6 +376,7 @@ export class Tab {
 		readonly sim: Sim,
 		options: TabOptions
 	) {
+		// eslint-disable-next-line @typescript-eslint/no-this-alias -- used inside the fake's callbacks
 		const tab = this;
 		const server = sim.server;
 		this.env = createEnv({

@@ -87,7 +87,11 @@ type Step =
 	| { type: 'emit'; count: number }
 	| { type: 'wait'; ms: number }
 	| { type: 'open' }
-	| { type: 'kill' | 'freeze' | 'thaw' | 'stop' | 'toggle'; tab: number; row?: number };
+	| {
+			type: 'kill' | 'freeze' | 'thaw' | 'stop' | 'toggle' | 'pause' | 'resume';
+			tab: number;
+			row?: number;
+	  };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
 	{
@@ -105,7 +109,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 		})
 	},
 	{ weight: 2, arbitrary: fc.record({ type: fc.constant('open' as const) }) },
-	...(['kill', 'freeze', 'thaw', 'stop', 'toggle'] as const).map((type) => ({
+	...(['kill', 'freeze', 'thaw', 'stop', 'toggle', 'pause', 'resume'] as const).map((type) => ({
 		weight: type === 'toggle' ? 3 : 1,
 		arbitrary: fc.record({ type: fc.constant(type), tab: fc.nat(7), row: fc.nat(50) })
 	}))
@@ -152,6 +156,10 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 								case 'stop':
 									if (tab!.started) tab!.stop();
 									break;
+								case 'pause':
+								case 'resume':
+									if (tab!.started) sim.task(tab!, 0, () => tab!.source.connection[s.type]());
+									break;
 								case 'toggle': {
 									if (!tab!.started || tab!.state === 'gone') break;
 									const mutation = new Promise<string>((resolve) =>
@@ -171,7 +179,10 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 							}
 							await sim.advance(1);
 						}
-						for (const tab of sim.tabs) tab.thaw();
+						for (const tab of sim.tabs) {
+							tab.thaw();
+							if (tab.started) sim.task(tab, 0, () => tab.source.connection.resume());
+						}
 						await sim.advance(8000);
 						sim.server.emit(1);
 						await sim.advance(2000);

@@ -4,14 +4,12 @@
 // stores with it. A follower that hears nothing from the leader probes it, and steals the lock from
 // a leader that does not answer (frozen). Every leader message carries the leader's epoch (its
 // election time): a tab applies only the newest epoch's messages, so a leader that wakes up after
-// losing the lock changes nothing, and steps down when it hears the newer one.
-//
-// A leader that is about to be frozen (the `freeze` event, or `pagehide` into the back/forward
-// cache) steps down at once, and joins again when it resumes.
+// losing the lock changes nothing, and steps down when it hears the newer one. A leader about to be
+// frozen (`freeze`) or unloaded (`pagehide`) steps down at once, and joins again on `resume`.
 //
 // The messages, by `t`. From the leader, with its epoch `e`: `lead` {l: the event id its stream
-// resumes from} · `snap` {to, s, r: rows, l, st, n} answers `hi` · `m` `x` `g` `a` {s, a, b}: a
-// message, a dropped one, a gap, a resync's rows, numbered by `s` · `st` {a: state, n: tabs},
+// resumes from} · `m` `x` `g` `a` {s, a, b, to?}: a message and its meta, a dropped one, a gap, the
+// rows (after a resync, or for the tab `to` that asked), numbered by `s` · `st` {a: state, n: tabs},
 // also the heartbeat · `ack` {to, i, v | x}. From any tab: `hi` {f} asks for the rows · `probe` ·
 // `mut` {f, i, d, o}: a change to send · `retry`.
 import type { Connection, QueuedSendOptions } from '../connection/connection.js';
@@ -47,9 +45,9 @@ const SILENT = 1000;
 const PATIENCE = 1100;
 /** Outcomes of other tabs' changes kept, so that a change sent again is answered, not sent again. */
 const ANSWERS = 256;
-const FROM_LEADER = 'lead snap m x g a st ack'.split(' ');
-const NUMBERED = 'm x g a'.split(' ');
-const TYPES = [...FROM_LEADER, ...'hi probe mut retry'.split(' ')];
+const NUMBERED = ['m', 'x', 'g', 'a'];
+const FROM_LEADER = [...NUMBERED, 'lead', 'st', 'ack'];
+const TYPES = [...FROM_LEADER, 'hi', 'probe', 'mut', 'retry'];
 const noop = () => {};
 
 type Message = Record<string, unknown> & { t: string; e: number; s: number; f?: string };
@@ -74,20 +72,21 @@ export function shareTabs(ctx: ShareContext): Connection {
 	const answers = new Map<string, Promise<unknown>>();
 	let mode: 'idle' | 'on' | 'paused' | 'closed' = 'idle';
 	let channel: BroadcastChannel | undefined;
-	let leading = false;
 	let engine: Connection | undefined;
 	let unsubscribe = noop;
-	/** The lock request that made this tab leader, and how to give the lock back. */
-	let hold: object | undefined;
+	/** The lock request that made this tab leader (by number), and how to give the lock back. */
+	let hold = 0;
+	let tickets = 0;
 	let release = noop;
 	let queued: AbortController | undefined;
 	let leave = noop;
+	let present = false;
 	let epoch = 0;
 	/** Following: the last numbered message applied. Leading: the last one sent. */
 	let seq = 0;
 	/** Following: the store holds everything the leader sent up to `seq`. */
 	let synced = false;
-	/** Waiting for the leader's rows (a `snap`), asked for with `hi`. */
+	/** Waiting for the leader's rows, asked for with `hi`. */
 	let wanting = false;
 	/** The store holds data from the stream (so a new connection here is a reconnect). */
 	let fed = false;
@@ -100,18 +99,17 @@ export function shareTabs(ctx: ShareContext): Connection {
 	let mirror: ConnectionState = { ...IDLE_CONNECTION_STATE, status: 'connecting' };
 	let timer: unknown;
 	let counter = 0;
-	/** The state last posted, without its liveness time (posted with each beat anyway). */
+	/** The state last posted, without its liveness time (that goes with each beat). */
 	let posted = '';
-	/** Stepped down while frozen or in the back/forward cache. */
+	/** Stepped down while frozen or unloaded. */
 	let asleep = false;
 	let snapshot = view();
 
 	function view(): ConnectionState {
 		const base = engine?.getSnapshot() ?? mirror;
 		// A follower whose leader went quiet shows it reconnecting until it hears from one.
-		const status =
-			mode !== 'on' ? (mode === 'idle' ? 'idle' : mode) : probed ? 'reconnecting' : base.status;
-		return { ...base, status, shared: { role: leading ? 'leader' : 'follower', tabs } };
+		const status = mode !== 'on' ? mode : probed ? 'reconnecting' : base.status;
+		return { ...base, status, shared: { role: engine ? 'leader' : 'follower', tabs } };
 	}
 
 	function publish() {
@@ -137,53 +135,19 @@ export function shareTabs(ctx: ShareContext): Connection {
 
 	function join() {
 		mode = 'on';
-		heard = probed = 0;
+		probed = 0;
+		heard = env.now();
 		channel = new ctx.Channel(name);
 		channel.onmessage = (event: MessageEvent) => receive(event.data);
-		// Held while this tab takes part: the leader counts these.
-		const controller = new AbortController();
-		let done = noop;
-		locks
-			.request(presence, { signal: controller.signal }, () => new Promise<void>((r) => (done = r)))
-			.catch(noop);
-		leave = () => (controller.abort(), done());
 		campaign();
 		want();
-		heard = env.now();
 		tick();
 		for (const change of outgoing.values()) dispatch(change);
 	}
 
-	const doc = globalThis.document;
-	const sleep = (event: Event) => {
-		if (mode !== 'on' || (event.type === 'pagehide' && !(event as PageTransitionEvent).persisted))
-			return;
-		quit('paused');
-		asleep = true;
-	};
-	const wake = () => {
-		if (!asleep) return;
-		asleep = false;
-		join();
-		publish();
-	};
-	const listen = (on: boolean) => {
-		for (const [type, listener] of [
-			['freeze', sleep],
-			['resume', wake],
-			['pagehide', sleep],
-			['pageshow', wake]
-		] as const)
-			(doc ? (on ? doc.addEventListener : doc.removeEventListener) : noop).call(
-				doc,
-				type,
-				listener
-			);
-	};
-
 	/** Queues for the lock; never with a timeout (a queued tab waits as long as the leader lives). */
 	function campaign() {
-		const ticket = {};
+		const ticket = ++tickets;
 		const controller = new AbortController();
 		queued = controller;
 		locks
@@ -191,19 +155,18 @@ export function shareTabs(ctx: ShareContext): Connection {
 			.catch(() => lost(ticket));
 	}
 
-	function granted(ticket: object): Promise<void> | undefined {
-		if (mode !== 'on' || leading) return undefined;
+	function granted(ticket: number): Promise<void> | undefined {
+		if (mode !== 'on' || engine) return undefined;
 		queued = undefined;
 		hold = ticket;
 		return new Promise<void>((resolve) => {
 			release = resolve;
 			// A grant that waited in a frozen tab may have been stolen meanwhile: lead only while the
 			// lock's holder is this tab (the holder of its presence lock).
-			locks.query().then(({ held = [], pending = [] }) => {
-				const owner = (lock: string) =>
-					[...held, ...pending].find((entry) => entry.name === lock)?.clientId;
+			locks.query().then(({ held = [] }) => {
+				const owner = (lock: string) => held.find((entry) => entry.name === lock)?.clientId;
 				if (hold !== ticket || mode !== 'on') return;
-				if (held.find((entry) => entry.name === name)?.clientId === owner(presence)) return lead();
+				if (owner(name) === owner(presence)) return lead();
 				lost(ticket);
 				resolve();
 			}, noop);
@@ -211,11 +174,10 @@ export function shareTabs(ctx: ShareContext): Connection {
 	}
 
 	/** The lock request ended with an error (stolen), or the grant was not this tab's after all. */
-	function lost(ticket: object) {
+	function lost(ticket: number) {
 		if (hold !== ticket) return;
-		if (leading) return follow();
-		hold = undefined;
-		release = noop;
+		if (engine) return follow();
+		hold = 0;
 		if (mode === 'on') campaign();
 	}
 
@@ -223,7 +185,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 	function steal() {
 		if (stole === epoch) return;
 		stole = epoch;
-		const silent = () => mode === 'on' && !leading && heard < probed;
+		const silent = () => mode === 'on' && !engine && heard < probed;
 		locks
 			.request(`${name} steal`, { ifAvailable: true }, async (lock) => {
 				if (!lock || !silent()) return;
@@ -231,7 +193,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 				// Free: the queue hands it over by itself.
 				if (!held.some((entry) => entry.name === name) || !silent()) return;
 				queued?.abort();
-				const ticket = {};
+				const ticket = ++tickets;
 				locks.request(name, { steal: true }, () => granted(ticket)).catch(() => lost(ticket));
 				// Held a while longer, until the other silent tabs have heard this one lead.
 				await new Promise((resolve) => env.setTimeout(() => resolve(0), PATIENCE));
@@ -240,16 +202,14 @@ export function shareTabs(ctx: ShareContext): Connection {
 	}
 
 	function lead() {
-		leading = true;
 		epoch = Math.max(epoch + 1, env.now());
-		seq = 0;
-		probed = 0;
+		seq = probed = 0;
+		posted = '';
 		// It resumes from its own last event id: a tab that has less asks for the rows, a tab that has
 		// more drops what it has by event id.
 		post({ t: 'lead', e: epoch, l: last });
 		const current = ctx.engine(relay, last, fed);
 		engine = current;
-		posted = '';
 		unsubscribe = current.subscribe(() => (beat(false), publish()));
 		current.start();
 		beat(false);
@@ -257,36 +217,35 @@ export function shareTabs(ctx: ShareContext): Connection {
 		for (const change of outgoing.values()) dispatch(change);
 	}
 
-	/** Posts the engine's state: on each beat, or when more than its liveness time changed. */
+	/** Posts the engine's state: with each beat, or when more than its liveness time changed. */
 	function beat(always: boolean) {
 		const a = plain(engine!.getSnapshot());
 		const key = JSON.stringify({ ...a, lastEventAt: 0 });
-		if (!always && key === posted) return;
+		if (always || key !== posted) post({ t: 'st', e: epoch, a, n: tabs });
 		posted = key;
-		post({ t: 'st', e: epoch, a, n: tabs });
 	}
 
-	const relay: Relay = (t, a, b) => {
-		if (!leading) return;
+	/** Passes on what the engine fed the store; `a`: the store's rows (for `to`, or for everyone). */
+	const relay = (t: string, a?: unknown, b?: unknown, to?: unknown) => {
+		if (!engine) return;
 		if (t === 'm' || t === 'a') fed = true;
-		post({ t, e: epoch, s: ++seq, a: t === 'a' ? store.handoff() : a, b });
+		const rows = t === 'a' ? { ...store.handoff(), l: engine.lastEventId } : a;
+		post({ t, e: epoch, s: ++seq, a: rows, b, to });
 	};
 
 	/** Gives up leading (stolen, a newer leader, or leaving) and the engine with it. */
 	function follow() {
-		if (!leading) return;
-		leading = false;
-		unsubscribe();
-		const current = engine!;
+		const current = engine;
+		if (!current) return;
 		engine = undefined;
+		unsubscribe();
 		mirror = { ...current.getSnapshot(), status: 'reconnecting', retryAt: undefined };
 		last = current.lastEventId ?? last;
 		// Its queued changes stay with this tab (`outgoing`) and go to the next leader.
 		current.stop();
 		answers.clear();
 		release();
-		release = noop;
-		hold = undefined;
+		hold = 0;
 		synced = false;
 		if (mode === 'on') campaign();
 		publish();
@@ -295,9 +254,14 @@ export function shareTabs(ctx: ShareContext): Connection {
 	function tick() {
 		timer = env.setTimeout(tick, BEAT);
 		const now = env.now();
-		if (leading) {
+		if (engine) {
 			beat(true);
-			if (beats++ % 4 === 0) count();
+			// Counts the tabs taking part (frozen ones too: they hold their presence lock).
+			if (beats++ % 4 === 0)
+				locks.query().then(({ held = [] }) => {
+					const n = held.filter((entry) => entry.name?.startsWith(`${name} tab `)).length;
+					if (n && n !== tabs) ((tabs = n), publish());
+				}, noop);
 		} else if (!probed) {
 			if (wanting) want();
 			if (now - heard > SILENT) {
@@ -309,116 +273,84 @@ export function shareTabs(ctx: ShareContext): Connection {
 		} else if (now - probed >= PATIENCE * (env.isVisible() ? 1 : 2)) steal();
 	}
 
-	/** Counts the tabs taking part (frozen ones too: they hold their presence lock). */
-	function count() {
-		locks
-			.query()
-			.then(({ held = [] }) => {
-				tabs = held.filter((entry) => entry.name?.startsWith(`${name} tab `)).length || 1;
-				publish();
-			})
-			.catch(noop);
-	}
-
 	function receive(d: Message) {
-		if (!valid(d)) {
-			store.reportDropped(new DecodeError(messages.badTabMessage(d), d));
-			return;
-		}
-		if (d.to !== undefined && d.to !== me) return;
-		if (!FROM_LEADER.includes(d.t)) {
-			if (leading) toLeader(d);
-			return;
-		}
+		if (!valid(d)) return store.reportDropped(new DecodeError(messages.badTabMessage(d), d));
+		if (!FROM_LEADER.includes(d.t)) return engine && toLeader(d);
 		// A leader that lost the lock, still talking.
 		if (d.e < epoch) return;
 		if (d.e > epoch) {
 			follow();
 			epoch = d.e;
 			seq = 0;
-			synced = false;
 			// Missed its start: ask for its rows.
-			if (d.t !== 'lead' && d.t !== 'snap') want();
-		} else if (leading) return;
+			if (d.t !== 'lead') want();
+		} else if (engine) return;
 		heard = env.now();
-		if (probed || (typeof d.n === 'number' && d.n !== tabs)) {
-			probed = 0;
-			tabs = typeof d.n === 'number' ? d.n : tabs;
-			publish();
-		}
+		probed = 0;
+		tabs = (d.n as number) ?? tabs;
+		const mine = d.to === undefined || d.to === me;
+		// The rows this tab asked for: where it starts. Rows for it that it no longer waits for (it
+		// asked twice) are passed over.
+		const asked = wanting && mine && d.t === 'a';
 		if (NUMBERED.includes(d.t)) {
-			if (!synced || d.s <= seq) return;
+			if (asked) seq = d.s - 1;
+			else if (!synced || d.s <= seq) return;
 			// Something was lost on the way: start again from the leader's rows.
 			if (d.s > seq + 1) return want();
 			seq = d.s;
 		}
+		if (!mine) return;
+		const a = d.a as StoreHandoff<unknown> & { l?: string };
 		switch (d.t) {
 			case 'lead':
 				// This tab has the stream up to where the new leader's starts: it goes on.
 				if (fed && covers(last, d.l as string | undefined)) synced = true;
 				else want();
 				for (const change of outgoing.values()) dispatch(change);
-				return;
-			case 'snap':
-				if (!wanting) return;
+				break;
+			case 'a':
+				if (d.to !== undefined && !asked) return;
 				wanting = false;
 				synced = fed = true;
-				seq = d.s;
-				last = d.l as string | undefined;
-				store.adopt(d.r as StoreHandoff<unknown>);
-				mirror = revive(d.st);
-				return publish();
+				last = a.l;
+				store.adopt(a);
+				break;
 			case 'm': {
 				const meta = d.b as MessageMeta;
 				if (meta.id !== undefined) last = meta.id || undefined;
 				fed = true;
-				store.receive(d.a, meta);
+				store.receive(a, meta);
 				return;
 			}
 			case 'x':
 				return store.reportDropped(new DecodeError(d.a as string, undefined));
 			case 'g':
 				return store.forgetEventIds();
-			case 'a':
-				return store.adopt(d.a as StoreHandoff<unknown>);
-			case 'st': {
-				const before = JSON.stringify({ ...mirror, lastEventAt: 0 });
-				mirror = revive(d.a);
-				if (JSON.stringify({ ...mirror, lastEventAt: 0 }) !== before) publish();
-				return;
-			}
+			case 'st':
+				mirror = revive(a);
+				break;
 			case 'ack': {
 				const change = outgoing.get(d.i as string);
-				if (change) settle(change, d.x === undefined, d.x === undefined ? d.v : revive(d.x, true));
+				if (change) settle(change, !d.x, d.x ? revive(d.x, true) : d.v);
 			}
 		}
+		publish();
 	}
 
 	function toLeader(d: Message) {
-		if (d.t === 'hi') {
-			count();
-			post({
-				t: 'snap',
-				e: epoch,
-				to: d.f,
-				s: seq,
-				r: store.handoff(),
-				l: engine!.lastEventId,
-				st: plain(snapshot),
-				n: tabs
-			});
-		} else if (d.t === 'probe') env.setTimeout(() => leading && beat(true), 0);
-		else if (d.t === 'retry') engine!.retry();
+		const current = engine!;
+		if (d.t === 'hi') relay('a', 0, 0, d.f);
+		else if (d.t === 'probe') env.setTimeout(() => engine && beat(true), 0);
+		else if (d.t === 'retry') current.retry();
 		else if (d.t === 'mut') {
 			const id = d.i as string;
 			let answer = answers.get(id);
 			if (!answer) {
-				answers.set(id, (answer = engine!.send(d.d, d.o as QueuedSendOptions)));
+				answers.set(id, (answer = current.send(d.d, d.o as QueuedSendOptions)));
 				if (answers.size > ANSWERS) answers.delete(answers.keys().next().value!);
 			}
-			const e = epoch;
 			const reply = (outcome: object) =>
-				leading && epoch === e && post({ t: 'ack', e, to: d.f, i: id, ...outcome });
+				engine === current && post({ t: 'ack', e: epoch, to: d.f, i: id, ...outcome });
 			answer.then(
 				(v) => reply({ v }),
 				(error) => reply({ x: plainError(error) })
@@ -429,24 +361,21 @@ export function shareTabs(ctx: ShareContext): Connection {
 	/** Sends a change through this tab's engine as leader, or through the leader's. */
 	function dispatch(change: Outgoing) {
 		const { data, options, id } = change;
-		if (!leading) {
-			const { ack, timeoutMs, otherwise } = options;
-			// The leader's connection is one-way now: this tab's own way (an HTTP commit) sends it.
-			if (otherwise && mirror.status === 'live' && !mirror.bidirectional)
-				return void otherwise().then(
-					(value) => settle(change, true, value),
-					(error) => settle(change, false, error)
-				);
-			return post({ t: 'mut', f: me, i: id, d: data, o: { ack, timeoutMs } });
-		}
-		const current = engine!;
-		current.send(data, options).then(
-			(value) => settle(change, true, value),
-			(error: unknown) => {
-				// Stopped because this tab stopped leading: the next leader sends it.
-				if (engine === current || mode === 'closed') settle(change, false, error);
-			}
-		);
+		const { ack, timeoutMs, otherwise } = options;
+		const current = engine;
+		const done = (sending: Promise<unknown>) =>
+			sending.then(
+				(value) => settle(change, true, value),
+				(error: unknown) => {
+					// Stopped because this tab stopped leading: the next leader sends it.
+					if (engine === current || mode === 'closed') settle(change, false, error);
+				}
+			);
+		if (current) return void done(current.send(data, options));
+		// The leader's connection is one-way now: this tab's own way (an HTTP commit) sends it.
+		if (otherwise && mirror.status === 'live' && !mirror.bidirectional)
+			return void done(otherwise());
+		post({ t: 'mut', f: me, i: id, d: data, o: { ack, timeoutMs } });
 	}
 
 	function settle(change: Outgoing, ok: boolean, value: unknown) {
@@ -459,7 +388,6 @@ export function shareTabs(ctx: ShareContext): Connection {
 	function quit(to: 'paused' | 'closed') {
 		follow();
 		queued?.abort();
-		leave();
 		channel?.close();
 		channel = undefined;
 		env.clearTimeout(timer);
@@ -467,12 +395,33 @@ export function shareTabs(ctx: ShareContext): Connection {
 		publish();
 	}
 
+	const doc = globalThis.document;
+	const sleep = () => {
+		if (mode === 'on') (quit('paused'), (asleep = true));
+	};
+	const wake = () => {
+		if (asleep) ((asleep = false), join(), publish());
+	};
+	function listen(method: 'addEventListener' | 'removeEventListener') {
+		doc?.[method]('freeze', sleep);
+		doc?.[method]('resume', wake);
+		globalThis[method]?.('pagehide', sleep);
+		globalThis[method]?.('pageshow', wake);
+	}
+
 	const failure = (message: string, code: 'closed' | 'timeout') =>
 		new TransportError(message, { code, retryable: code === 'timeout' });
 
 	return {
 		start() {
-			listen(true);
+			// Held while this tab takes part: the leader counts these.
+			if (!present) {
+				present = true;
+				locks
+					.request(presence, () => mode !== 'closed' && new Promise<void>((r) => (leave = r)))
+					.catch(noop);
+			}
+			listen('addEventListener');
 			if (mode !== 'on') join();
 			else engine?.start();
 			publish();
@@ -480,7 +429,9 @@ export function shareTabs(ctx: ShareContext): Connection {
 		stop() {
 			if (mode === 'closed') return;
 			quit('closed');
-			listen(false);
+			listen('removeEventListener');
+			leave();
+			present = false;
 			for (const change of outgoing.values())
 				settle(change, false, failure(messages.closed(), 'closed'));
 		},
@@ -492,7 +443,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 			publish();
 		},
 		retry() {
-			if (leading) engine!.retry();
+			if (engine) engine.retry();
 			else post({ t: 'retry' });
 		},
 		getSnapshot: () => snapshot,
@@ -545,34 +496,23 @@ function revive(value: unknown, error?: true): ConnectionState | Error {
 	return { ...v, error: v.error && revive(v.error, true) } as unknown as ConnectionState;
 }
 
-const isState = (value: unknown) =>
-	CONNECTION_STATUSES.includes((value as ConnectionState | undefined)?.status as never);
-
 /** Whether `d` is one of the kit's messages, whole: anything else is dropped and reported. */
 function valid(d: unknown): d is Message {
-	const m = d as Partial<Message> | null;
-	if (typeof m !== 'object' || m === null || !TYPES.includes(m.t!)) return false;
-	const { t, a, b, r } = m as Message & { a: unknown; b: MessageMeta; r: StoreHandoff<unknown> };
+	const m = d as Message | null;
+	if (typeof m !== 'object' || m === null || !TYPES.includes(m.t)) return false;
+	const { t, a, b } = m as Message & { a: StoreHandoff<unknown>; b: MessageMeta };
 	const text = (value: unknown) => value === undefined || typeof value === 'string';
-	const count = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 	return (
 		(!FROM_LEADER.includes(t) || Number.isFinite(m.e)) &&
-		(!NUMBERED.includes(t) || (count(m.s) && m.s! > 0)) &&
+		(!NUMBERED.includes(t) || (Number.isSafeInteger(m.s) && m.s > 0)) &&
 		text(m.f) &&
 		text(m.to) &&
 		text(m.l) &&
+		(m.n === undefined || Number.isSafeInteger(m.n)) &&
 		(t !== 'm' || (typeof b === 'object' && b !== null && text(b.id) && text(b.event))) &&
 		(t !== 'x' || typeof a === 'string') &&
-		(t !== 'st' || isState(a)) &&
-		(t !== 'snap' || (count(m.s) && isState(m.st))) &&
-		((t !== 'snap' && t !== 'a') || handoff(t === 'a' ? a : r)) &&
+		(t !== 'st' || CONNECTION_STATUSES.includes((a as unknown as ConnectionState)?.status)) &&
+		(t !== 'a' || (Array.isArray(a?.items) && Array.isArray(a.ids) && a.ids.every(text))) &&
 		((t !== 'mut' && t !== 'ack') || typeof m.i === 'string')
 	);
 }
-
-const handoff = (r: unknown) => {
-	const h = r as StoreHandoff<unknown> | null;
-	return (
-		Array.isArray(h?.items) && Array.isArray(h.ids) && h.ids.every((id) => typeof id === 'string')
-	);
-};
