@@ -7,6 +7,7 @@ declare global {
 			state(): PageState;
 			steps: Step[];
 			toggles: Record<string, string>;
+			statuses: Record<string, string[]>;
 			keys(): string[];
 			items(): Array<{ id: string; n: number; done: boolean; status: string }>;
 			row(key: string): { done: boolean; status: string; error?: string } | undefined;
@@ -15,6 +16,7 @@ declare global {
 				count: number;
 				dropped: number;
 				duplicates: string[];
+				twice: Record<string, number>;
 				decoded: number;
 				snapshots: number;
 				errors: string[];

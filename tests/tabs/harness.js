@@ -91,7 +91,7 @@ export async function launchTabs(executablePath, options = {}) {
 			await new Promise((done) =>
 				child.exitCode !== null ? done(undefined) : child.once('exit', done)
 			);
-			rmSync(profile, { recursive: true, force: true });
+			rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 		}
 	};
 }
@@ -250,19 +250,21 @@ export async function startTabsServer({
 	let closing = false;
 
 	/**
-	 * Applies a change once per mutation id.
+	 * Counts a change's arrival, waits `ackDelayMs`, then applies it once per mutation id (a change
+	 * sent again is answered with the row as it is) and echoes it with its mutation id.
 	 * @param {string} mutationId
 	 * @param {string} key
 	 * @param {Partial<Row>} item
 	 * @param {string} via
-	 * @returns {{ ok: true; item: Row } | { ok: false; error: string }}
+	 * @returns {Promise<{ ok: true; item: Row } | { ok: false; error: string }>}
 	 */
-	function change(mutationId, key, item, via) {
+	async function change(mutationId, key, item, via) {
 		const seen = mutations.get(mutationId) ?? { received: 0, applied: 0, via: [] };
 		mutations.set(mutationId, seen);
 		seen.received++;
 		seen.via.push(via);
-		for (const listener of onReceipt) listener(mutationId);
+		for (const listener of [...onReceipt]) listener(mutationId);
+		if (delay > 0) await new Promise((done) => setTimeout(done, delay));
 		const row = rows.get(key);
 		if (!row) return { ok: false, error: `no row ${key}` };
 		if (seen.applied > 0) return { ok: true, item: row };
@@ -297,8 +299,7 @@ export async function startTabsServer({
 			let body = '';
 			for await (const chunk of req) body += chunk;
 			const { mutationId, item } = JSON.parse(body);
-			await new Promise((done) => setTimeout(done, delay));
-			const outcome = change(mutationId, decodeURIComponent(path.slice(6)), item, 'http');
+			const outcome = await change(mutationId, decodeURIComponent(path.slice(6)), item, 'http');
 			res.writeHead(outcome.ok ? 200 : 409, { 'content-type': 'application/json' });
 			return void res.end(JSON.stringify(outcome.ok ? outcome.item : { error: outcome.error }));
 		}
@@ -328,8 +329,7 @@ export async function startTabsServer({
 			if (typeof mutationId !== 'string' || typeof key !== 'string') {
 				return typeof ack === 'function' && ack({ ok: false, error: 'bad change' });
 			}
-			await new Promise((done) => setTimeout(done, delay));
-			const outcome = change(mutationId, key, item ?? {}, 'socket.io');
+			const outcome = await change(mutationId, key, item ?? {}, 'socket.io');
 			if (typeof ack === 'function') ack(outcome);
 		});
 	});
@@ -422,6 +422,7 @@ export async function startTabsServer({
  *   count: number;
  *   dropped: number;
  *   duplicates: string[];
+ *   twice: Record<string, number>;
  *   decoded: number;
  *   snapshots: number;
  *   errors: string[];
@@ -458,15 +459,21 @@ export async function compare(page, rows) {
 }
 
 /**
- * Resolves once `predicate` holds, polling every `stepMs`; throws after `timeoutMs` with `what`.
+ * Resolves once `predicate` holds, polling every `stepMs`; throws after `timeoutMs` with `what`
+ * and, if given, what `explain()` says about the pages then.
  * @param {() => boolean | Promise<boolean>} predicate
  * @param {string} what
+ * @param {number} [timeoutMs]
+ * @param {{ stepMs?: number; explain?: () => unknown }} [options]
  */
-export async function until(predicate, what, timeoutMs = 20_000, stepMs = 50) {
+export async function until(predicate, what, timeoutMs = 20_000, { stepMs = 50, explain } = {}) {
 	const end = performance.now() + timeoutMs;
 	for (;;) {
 		if (await predicate()) return;
-		if (performance.now() > end) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
+		if (performance.now() > end) {
+			const detail = explain ? `\n${JSON.stringify(await explain())}` : '';
+			throw new Error(`Timed out after ${timeoutMs} ms: ${what}${detail}`);
+		}
 		await new Promise((done) => setTimeout(done, stepMs));
 	}
 }

@@ -8,8 +8,12 @@ const kind = params.get('transport') ?? 'sse';
 const shareParam = params.get('share') ?? 'tabs';
 const share = shareParam === 'off' ? false : /** @type {'tabs' | 'auto'} */ (shareParam);
 
-/** How often each event id was decoded here: twice is a duplicate. */
+/** The event ids decoded here, with this tab's role then: a second time is a duplicate. */
+/** @type {Map<string, string>} */
 const decoded = new Map();
+/** Duplicates by the roles of the first and the second decoding. */
+/** @type {Record<string, number>} */
+const twice = {};
 /** @type {string[]} */
 const duplicates = [];
 let snapshots = 0;
@@ -36,9 +40,14 @@ const source = createLiveSource({
 	decode(data, meta) {
 		if (meta.event === 'snapshot') snapshots++;
 		else if (meta.id !== undefined) {
-			const count = (decoded.get(meta.id) ?? 0) + 1;
-			decoded.set(meta.id, count);
-			if (count === 2) duplicates.push(meta.id);
+			const role = connection.getSnapshot().shared?.role ?? 'own';
+			const first = decoded.get(meta.id);
+			decoded.set(meta.id, first ?? role);
+			if (first !== undefined) {
+				duplicates.push(meta.id);
+				const how = `${first} then ${role}`;
+				twice[how] = (twice[how] ?? 0) + 1;
+			}
 		}
 		return defaultDecode(data, meta);
 	},
@@ -73,6 +82,16 @@ connection.subscribe((s) => {
 		return;
 	steps.push({ t: Date.now(), status: s.status, role: s.shared?.role, tabs: s.shared?.tabs });
 	stateText.innerHTML = `<b>${s.transport ?? kind} · ${s.status}${s.shared ? ` · ${s.shared.role} of ${s.shared.tabs} tabs` : ' · own connection'}</b>`;
+});
+
+/** The statuses each toggled row went through, in order. */
+/** @type {Record<string, string[]>} */
+const statuses = {};
+store.subscribe((snapshot) => {
+	for (const [key, seen] of Object.entries(statuses)) {
+		const status = snapshot.rows.find((r) => r.key === key)?.status ?? 'gone';
+		if (seen.at(-1) !== status) seen.push(status);
+	}
 });
 
 /** Draws the last rows at most every 200 ms: drawing per message would slow every tab down. */
@@ -112,12 +131,15 @@ window.tab = {
 		count: store.getSnapshot().rows.length,
 		dropped: store.getSnapshot().dropped,
 		duplicates: [...duplicates],
+		twice: { ...twice },
 		decoded: decoded.size,
 		snapshots,
 		errors: [...errors]
 	}),
+	statuses,
 	toggle(key) {
 		toggles[key] = 'pending';
+		statuses[key] = [];
 		store.toggle(key).then(
 			() => (toggles[key] = 'ok'),
 			(error) => (toggles[key] = `failed: ${error.message}`)
