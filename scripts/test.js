@@ -20,6 +20,7 @@ const steps = [
 	['browser + stories (Chromium)', vitest('browser', ['browser', 'storybook'])],
 	['Storybook static build under a sub-path', 'node scripts/check-storybook-build.js'],
 	['demo: build, then the production server in Chromium', `npx vite build && ${vitest('demo')}`],
+	['tabs: Chromium pages sharing one connection', vitest('tabs')],
 	['package', 'npm run --silent package'],
 	['pack contents', 'node scripts/check-pack.js'],
 	['size budgets (min+gzip of typical imports)', 'node scripts/size.js']
@@ -47,7 +48,7 @@ for (const [name, result, time] of report)
 // Test counts over every Vitest run, as one closing line.
 let passed = 0;
 let failedTests = 0;
-for (const name of ['unit', 'browser', 'demo']) {
+for (const name of ['unit', 'browser', 'demo', 'tabs']) {
 	const file = `${RESULTS}/${name}.json`;
 	if (!existsSync(file)) continue;
 	const result = JSON.parse(readFileSync(file, 'utf8'));
