@@ -405,6 +405,83 @@ describe('/activity on the production server', () => {
 		expect(response.headers.get('location')).toBe('/signin?next=%2Factivity%3Ftransport%3Dsse');
 	});
 
+	it.each([
+		['the automatic chain (socket.io)', '', 'socket.io', 'Socket.IO'],
+		['SSE', '?transport=sse', 'sse', 'SSE']
+	])(
+		'two tabs of one browser over %s: one connection, one leader and one follower, the same list, and a toggle in the follower lands',
+		async (_name, query, kind, label) => {
+			const server = await demo();
+			const context = await browser.newContext();
+			cleanups.push(() => context.close());
+			await context.addCookies([
+				{ name: 'demo_user', value: await signIn(server.origin, 'Ada'), url: server.origin }
+			]);
+			/** A tab of this browser, its connections counted from before it loads. */
+			const openTab = async () => {
+				const page = await context.newPage();
+				const open = await connections(page);
+				await page.goto(`${server.origin}/activity${query}`);
+				return { page, open };
+			};
+			const one = await openTab();
+			await live(one.page, kind);
+			const two = await openTab();
+			await live(two.page, kind);
+			const badge = (page: Page) => page.locator('.srk-badge');
+			const sharing = (page: Page) => page.locator('.sharing');
+			// The first tab leads and says for how many (it counts the tabs every 2 s); the second
+			// gets the connection through the first.
+			const counted = { timeout: 10_000 };
+			await expect
+				.poll(() => badge(one.page).getAttribute('title'), counted)
+				.toBe(`${label} · live · shared · shared by 2 tabs`);
+			await expect
+				.poll(() => badge(two.page).getAttribute('title'), counted)
+				.toBe(`${label} · live · shared · through another tab`);
+			await expect(badge(two.page).textContent()).resolves.toContain('through another tab');
+			await expect
+				.poll(() => sharing(one.page).textContent(), counted)
+				.toContain('holds the connection for all 2 tabs');
+			await expect
+				.poll(() => sharing(two.page).textContent(), counted)
+				.toBe('Updates come through another tab: 2 tabs of this browser share one connection.');
+			// One connection for the two tabs, held by the first.
+			const held = kind === 'sse' ? { streams: 1, sockets: 0 } : { streams: 0, sockets: 1 };
+			await expect.poll(one.open).toEqual(held);
+			await expect.poll(two.open).toEqual({ streams: 0, sockets: 0 });
+			// The same list in both, the server's.
+			const expected = doneByTitle(await list(server.origin));
+			for (const { page } of [one, two]) await expect.poll(() => shown(page)).toEqual(expected);
+
+			// A toggle in the follower: through the leader's socket, or its own PATCH over SSE.
+			const title = 'Fix flaky screenshot test';
+			const before = await byTitle(server.origin, title);
+			await box(two.page, title).click();
+			await expect
+				.poll(() => byTitle(server.origin, title))
+				.toMatchObject({ done: !before.done, version: before.version + 1, actor: 'Ada' });
+			for (const { page } of [one, two])
+				await expect.poll(() => box(page, title).isChecked()).toBe(!before.done);
+			await expect.poll(() => row(two.page, title).getAttribute('data-status')).toBe('settled');
+			expect(doneByTitle(await list(server.origin))).toEqual({
+				...expected,
+				[title]: !before.done
+			});
+			// Still one connection.
+			await expect.poll(one.open).toEqual(held);
+			await expect.poll(two.open).toEqual({ streams: 0, sockets: 0 });
+
+			// The leading tab closes: the other one takes the connection over and keeps the list.
+			await one.page.close();
+			await expect
+				.poll(() => badge(two.page).getAttribute('title'), { timeout: 15_000 })
+				.toBe(`${label} · live · shared · no other tab yet`);
+			await expect.poll(two.open, { timeout: 15_000 }).toEqual(held);
+			await expect.poll(() => shown(two.page)).toEqual(doneByTitle(await list(server.origin)));
+		}
+	);
+
 	it('the page, its switcher and the sign-in form have no axe violations, wide and narrow', async () => {
 		const server = await demo();
 		const page = await openActivity(server.origin, 'Ada', '?transport=sse');
