@@ -442,7 +442,7 @@ describe('/activity on the production server', () => {
 			await expect(badge(two.page).textContent()).resolves.toContain('through another tab');
 			await expect
 				.poll(() => sharing(one.page).textContent(), counted)
-				.toContain('holds the connection for all 2 tabs');
+				.toBe('This tab holds the connection that 2 tabs of this browser share.');
 			await expect
 				.poll(() => sharing(two.page).textContent(), counted)
 				.toBe('Updates come through another tab: 2 tabs of this browser share one connection.');
