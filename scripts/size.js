@@ -15,7 +15,7 @@ const DIST = resolve('dist');
 const WORK = resolve('node_modules/.cache/srk-size');
 
 /**
- * @typedef {{ name: string; code: string; budget: number; goal?: number; forbid?: string[]; lazy?: { module: string; budget: number } }} Case
+ * @typedef {{ name: string; code: string; budget: number; goal?: number; forbid?: string[]; lazy?: { module: string; budget: number; goal?: number } }} Case
  * `budget`: the ceiling `npm test` enforces (today's size and a little room, so that growth is a
  * decision). `goal`: where the size should get to. `forbid`: dist/ files that must not be bundled.
  * `lazy`: the code loaded later with `module` (a dist/ file), with its own budget.
@@ -32,14 +32,14 @@ export const cases = [
 	{
 		name: 'SSE adapter alone (core)',
 		code: `export { sse } from 'svelte-realtime-kit/core';`,
-		budget: 3 * KiB,
+		budget: 3.05 * KiB,
 		goal: 3 * KiB,
 		forbid: ['core/transports/websocket.js', 'core/transports/polling.js', 'core/store/store.js']
 	},
 	{
 		name: 'SSE with the engine (core)',
 		code: `export { sse, createLiveSource } from 'svelte-realtime-kit/core';`,
-		budget: 13.5 * KiB,
+		budget: 14.25 * KiB,
 		forbid: [
 			'core/transports/websocket.js',
 			'core/transports/polling.js',
@@ -49,32 +49,32 @@ export const cases = [
 	{
 		name: 'timeline with SSE',
 		code: `export { LiveSource, ActivityTimeline, sse } from 'svelte-realtime-kit';`,
-		budget: 22.75 * KiB,
+		budget: 23.5 * KiB,
 		forbid: ['core/transports/websocket.js', 'core/transports/polling.js']
 	},
 	{
 		name: 'everything one-way',
 		code: `export { LiveSource, ActivityTimeline, TransportBadge, sse, polling, fallback } from 'svelte-realtime-kit';`,
-		budget: 27.75 * KiB,
+		budget: 28.75 * KiB,
 		forbid: ['core/transports/websocket.js']
 	},
 	{
 		name: 'WebSocket path (core)',
 		code: `export { websocket, createLiveSource } from 'svelte-realtime-kit/core';`,
-		budget: 13 * KiB,
+		budget: 14 * KiB,
 		forbid: ['core/transports/sse.js', 'core/transports/polling.js']
 	},
 	{
 		name: 'everything without Svelte (core)',
 		code: `export * from 'svelte-realtime-kit/core';`,
-		budget: 18 * KiB,
+		budget: 18.75 * KiB,
 		goal: 8 * KiB
 	},
 	{
 		name: 'sharing across tabs',
 		code: `export { sse, createLiveSource } from 'svelte-realtime-kit/core';`,
-		budget: 13.75 * KiB,
-		lazy: { module: 'core/share/tabs.js', budget: 2 * KiB }
+		budget: 14.25 * KiB,
+		lazy: { module: 'core/share/tabs.js', budget: 3.5 * KiB, goal: 2 * KiB }
 	},
 	{
 		name: 'server helper',
@@ -176,7 +176,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
 		results.push({ name, gzip, min, lazyGzip, budget, goal, ok, leaked, lazy, lazySize });
 		if (lazy)
 			console.log(
-				`${(lazySize ?? 0) <= lazy.budget ? 'ok  ' : 'FAIL'} ${`${name}: ${lazy.module}, loaded when used`.padEnd(34)} ${kib(lazySize ?? 0).padStart(10)} min+gzip  (budget ${kib(lazy.budget)})`
+				`${(lazySize ?? 0) <= lazy.budget ? 'ok  ' : 'FAIL'} ${`${name}: ${lazy.module}, loaded when used`.padEnd(34)} ${kib(lazySize ?? 0).padStart(10)} min+gzip  (budget ${kib(lazy.budget)}${lazy.goal ? `, goal ${kib(lazy.goal)}${(lazySize ?? 0) > lazy.goal ? ' not met' : ' met'}` : ''})`
 			);
 		const goalNote =
 			goal === undefined ? '' : `, goal ${kib(goal)}${gzip > goal ? ' not met' : ' met'}`;

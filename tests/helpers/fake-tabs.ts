@@ -135,7 +135,7 @@ class LockHub {
 			request(name: string, ...args: unknown[]) {
 				const options = (args.length > 1 ? args[0] : {}) as LockOptions;
 				const callback = args.at(-1) as LockEntry['callback'];
-				return new Promise((resolve, reject) => {
+				return new Promise<unknown>((resolve, reject) => {
 					const entry: LockEntry = { name, tab, callback, resolve, reject };
 					const { signal } = options;
 					if (signal?.aborted) return reject(abortError());

@@ -18,7 +18,7 @@ import {
 	type RecordStoreSnapshot
 } from './store/store.js';
 import type { Transport } from './transports/types.js';
-import { lazyConnection, shareName, type Relay } from './share/entry.js';
+import { lazyConnection, wantsShare, type Relay } from './share/entry.js';
 
 export interface LiveSourceOptions<T>
 	extends
@@ -101,10 +101,7 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 				relay?.('m', data, meta);
 				return store.receive(data, meta);
 			},
-			onDropped(error) {
-				relay?.('x', error.message);
-				store.reportDropped(error);
-			},
+			onDropped: (error) => store.reportDropped(error),
 			onWarning: (error) => options.onError?.(error),
 			// Replays after a gap are merged by key and version; old ids must not hide new events.
 			onGap() {
@@ -124,17 +121,16 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 					}
 				: undefined
 		});
-	const shared = shareName(options, env);
-	const connection = shared
+	const connection = wantsShare(options)
 		? lazyConnection(
-				() =>
+				(emit) =>
 					import('./share/tabs.js').then((module) =>
 						module.shareTabs({
-							...shared,
+							...options,
+							emit,
 							env,
 							store: store as RecordStore<unknown>,
 							engine,
-							lastEventId: options.lastEventId,
 							limit: (options.queueTimeout ?? 30_000) + (options.ackTimeout ?? 10_000)
 						})
 					),

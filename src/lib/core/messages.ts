@@ -96,5 +96,3 @@ function preview(value: unknown): string {
 }
 export const shareNeedsKey = (kind: string) =>
 	`Cannot share this ${kind} connection across tabs: its URL is a function, or the adapter does not say what it receives (\`identity\`). Pass a \`shareKey\` that names what it receives`;
-export const badTabMessage = (message: unknown) =>
-	`Dropped a message from another tab that is not one of the kit's: ${preview(message)}`;

@@ -158,7 +158,10 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 									break;
 								case 'pause':
 								case 'resume':
-									if (tab!.started) sim.task(tab!, 0, () => tab!.source.connection[s.type]());
+									if (tab!.started) {
+										const method = s.type;
+										sim.task(tab!, 0, () => tab!.source.connection[method]());
+									}
 									break;
 								case 'toggle': {
 									if (!tab!.started || tab!.state === 'gone') break;

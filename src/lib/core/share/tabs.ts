@@ -8,8 +8,8 @@
 // frozen (`freeze`) or unloaded (`pagehide`) steps down at once, and joins again on `resume`.
 //
 // The messages, by `t`. From the leader, with its epoch `e`: `lead` {l: the event id its stream
-// resumes from} · `m` `x` `g` `a` {s, a, b, to?}: a message and its meta, a dropped one, a gap, the
-// rows (after a resync, or for the tab `to` that asked), numbered by `s` · `st` {a: state, n: tabs},
+// resumes from} · `m` `g` `a` {s, a, b, to?}: a message and its meta, a gap, the rows (after a
+// resync, or for the tab `to` that asked), numbered by `s` · `st` {a: state, n: tabs},
 // also the heartbeat · `ack` {to, i, v | x}. From any tab: `hi` {f} asks for the rows · `probe` ·
 // `mut` {f, i, d, o}: a change to send · `retry`.
 import type { Connection, QueuedSendOptions } from '../connection/connection.js';
@@ -19,20 +19,23 @@ import { DecodeError, TransportError } from '../errors.js';
 import * as messages from '../messages.js';
 import { isMutationMessage } from '../protocol.js';
 import type { RecordStore, StoreHandoff } from '../store/store.js';
-import type { MessageMeta } from '../transports/types.js';
+import type { MessageMeta, Transport } from '../transports/types.js';
 import { CONNECTION_STATUSES } from '../types.js';
-import type { Relay, SharePlatform } from './entry.js';
+import type { Relay, Shared } from './entry.js';
 
-export interface ShareContext extends SharePlatform {
-	/** The lock and channel name. */
-	name: string;
+export interface ShareContext {
+	share?: 'tabs' | 'auto' | false;
+	shareKey?: string;
+	transport: Transport<unknown, unknown>;
 	env: Env;
 	store: RecordStore<unknown>;
-	/** A new engine for this tab as leader, resuming from `from`. */
-	engine(relay: Relay, from: string | undefined, continuing: boolean): Connection;
-	lastEventId: string | undefined;
+	/** A new engine: for this tab as leader (`relay`), resuming from `from`; or on its own. */
+	engine(relay?: Relay, from?: string, continuing?: boolean): Connection;
+	lastEventId?: string;
 	/** How long a change may wait for the leader's answer (milliseconds). */
 	limit: number;
+	/** Tells the connection's subscribers this tab's state. */
+	emit(state: ConnectionState): void;
 }
 
 /**
@@ -45,10 +48,12 @@ const SILENT = 1000;
 const PATIENCE = 1100;
 /** Outcomes of other tabs' changes kept, so that a change sent again is answered, not sent again. */
 const ANSWERS = 256;
-const NUMBERED = ['m', 'x', 'g', 'a'];
+const NUMBERED = ['m', 'g', 'a'];
 const FROM_LEADER = [...NUMBERED, 'lead', 'st', 'ack'];
 const TYPES = [...FROM_LEADER, 'hi', 'probe', 'mut', 'retry'];
 const noop = () => {};
+// Here rather than in messages.ts, so that it loads with this module only.
+const DROPPED = "Dropped a message from another tab that is not one of the kit's";
 
 type Message = Record<string, unknown> & { t: string; e: number; s: number; f?: string };
 
@@ -61,11 +66,31 @@ interface Outgoing {
 	timer?: unknown;
 }
 
-export function shareTabs(ctx: ShareContext): Connection {
-	const { env, store, locks, name } = ctx;
+/**
+ * The connection for `ctx`, shared with the other tabs that would open the same one; where Web
+ * Locks or BroadcastChannel are missing, or `share: 'auto'` finds HTTP/2 or HTTP/3 (which
+ * multiplex), the tab's own engine.
+ */
+export function shareTabs(ctx: ShareContext): Shared {
+	const { env, store, transport } = ctx;
+	const g = globalThis as { navigator?: { locks?: LockManager }; performance?: Performance };
+	const locks = (env.locks ?? g.navigator?.locks)!;
+	const Channel = env.BroadcastChannel ?? globalThis.BroadcastChannel;
+	const entry = g.performance?.getEntriesByType?.('navigation')[0] as
+		PerformanceNavigationTiming | undefined;
+	if (
+		!locks ||
+		typeof Channel !== 'function' ||
+		(ctx.share === 'auto' && /^h[23]/.test(entry?.nextHopProtocol ?? ''))
+	)
+		return ctx.engine();
+	// Same kind, same identity (callbacks left out), same key: the same connection.
+	const name = `srk1 ${JSON.stringify(
+		[transport.kind, transport.identity, ctx.shareKey],
+		(_, value) => (typeof value === 'function' ? undefined : value)
+	)}`;
 	const me = env.random().toString(36).slice(2) + env.now().toString(36);
 	const presence = `${name} tab ${me}`;
-	const listeners = new Set<(state: ConnectionState) => void>();
 	/** This tab's changes waiting for an outcome, by mutation id. */
 	const outgoing = new Map<string, Outgoing>();
 	/** As leader: the outcome of each tab's change, by mutation id. */
@@ -103,18 +128,12 @@ export function shareTabs(ctx: ShareContext): Connection {
 	let posted = '';
 	/** Stepped down while frozen or unloaded. */
 	let asleep = false;
-	let snapshot = view();
 
-	function view(): ConnectionState {
+	function publish() {
 		const base = engine?.getSnapshot() ?? mirror;
 		// A follower whose leader went quiet shows it reconnecting until it hears from one.
 		const status = mode !== 'on' ? mode : probed ? 'reconnecting' : base.status;
-		return { ...base, status, shared: { role: engine ? 'leader' : 'follower', tabs } };
-	}
-
-	function publish() {
-		snapshot = view();
-		for (const listener of [...listeners]) listener(snapshot);
+		ctx.emit({ ...base, status, shared: { role: engine ? 'leader' : 'follower', tabs } });
 	}
 
 	function post(message: Record<string, unknown>) {
@@ -137,7 +156,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 		mode = 'on';
 		probed = 0;
 		heard = env.now();
-		channel = new ctx.Channel(name);
+		channel = new Channel(name);
 		channel.onmessage = (event: MessageEvent) => receive(event.data);
 		campaign();
 		want();
@@ -181,24 +200,19 @@ export function shareTabs(ctx: ShareContext): Connection {
 		if (mode === 'on') campaign();
 	}
 
-	/** Takes the lock from a leader that does not answer: once per epoch, one tab at a time. */
+	/**
+	 * Takes the lock from a leader that does not answer: once per epoch. The silent tabs wait apart
+	 * (at random), so that the first to take over is heard by the others before they try.
+	 */
 	function steal() {
 		if (stole === epoch) return;
 		stole = epoch;
-		const silent = () => mode === 'on' && !engine && heard < probed;
-		locks
-			.request(`${name} steal`, { ifAvailable: true }, async (lock) => {
-				if (!lock || !silent()) return;
-				const { held = [] } = await locks.query();
-				// Free: the queue hands it over by itself.
-				if (!held.some((entry) => entry.name === name) || !silent()) return;
-				queued?.abort();
-				const ticket = ++tickets;
-				locks.request(name, { steal: true }, () => granted(ticket)).catch(() => lost(ticket));
-				// Held a while longer, until the other silent tabs have heard this one lead.
-				await new Promise((resolve) => env.setTimeout(() => resolve(0), PATIENCE));
-			})
-			.catch(noop);
+		env.setTimeout(() => {
+			if (mode !== 'on' || engine || heard >= probed) return;
+			queued?.abort();
+			const ticket = ++tickets;
+			locks.request(name, { steal: true }, () => granted(ticket)).catch(() => lost(ticket));
+		}, env.random() * BEAT);
 	}
 
 	function lead() {
@@ -260,7 +274,10 @@ export function shareTabs(ctx: ShareContext): Connection {
 			if (beats++ % 4 === 0)
 				locks.query().then(({ held = [] }) => {
 					const n = held.filter((entry) => entry.name?.startsWith(`${name} tab `)).length;
-					if (n && n !== tabs) ((tabs = n), publish());
+					if (n && n !== tabs) {
+						tabs = n;
+						publish();
+					}
 				}, noop);
 		} else if (!probed) {
 			if (wanting) want();
@@ -274,7 +291,7 @@ export function shareTabs(ctx: ShareContext): Connection {
 	}
 
 	function receive(d: Message) {
-		if (!valid(d)) return store.reportDropped(new DecodeError(messages.badTabMessage(d), d));
+		if (!valid(d)) return store.reportDropped(new DecodeError(DROPPED, d));
 		if (!FROM_LEADER.includes(d.t)) return engine && toLeader(d);
 		// A leader that lost the lock, still talking.
 		if (d.e < epoch) return;
@@ -304,16 +321,22 @@ export function shareTabs(ctx: ShareContext): Connection {
 		switch (d.t) {
 			case 'lead':
 				// This tab has the stream up to where the new leader's starts: it goes on.
-				if (fed && covers(last, d.l as string | undefined)) synced = true;
-				else want();
+				if (fed && covers(last, d.l as string | undefined)) {
+					synced = true;
+					wanting = false;
+				} else want();
 				for (const change of outgoing.values()) dispatch(change);
 				break;
 			case 'a':
 				if (d.to !== undefined && !asked) return;
+				// Rows this tab already has all of (it comes back with more than the leader) are not
+				// taken: what it has stays, and what the leader sends next it drops by event id.
+				if (!asked || !fed || a.l === undefined || !covers(last, a.l)) {
+					last = a.l;
+					store.adopt(a);
+				}
 				wanting = false;
 				synced = fed = true;
-				last = a.l;
-				store.adopt(a);
 				break;
 			case 'm': {
 				const meta = d.b as MessageMeta;
@@ -322,8 +345,6 @@ export function shareTabs(ctx: ShareContext): Connection {
 				store.receive(a, meta);
 				return;
 			}
-			case 'x':
-				return store.reportDropped(new DecodeError(d.a as string, undefined));
 			case 'g':
 				return store.forgetEventIds();
 			case 'st':
@@ -397,10 +418,15 @@ export function shareTabs(ctx: ShareContext): Connection {
 
 	const doc = globalThis.document;
 	const sleep = () => {
-		if (mode === 'on') (quit('paused'), (asleep = true));
+		if (mode !== 'on') return;
+		quit('paused');
+		asleep = true;
 	};
 	const wake = () => {
-		if (asleep) ((asleep = false), join(), publish());
+		if (!asleep) return;
+		asleep = false;
+		join();
+		publish();
 	};
 	function listen(method: 'addEventListener' | 'removeEventListener') {
 		doc?.[method]('freeze', sleep);
@@ -445,11 +471,6 @@ export function shareTabs(ctx: ShareContext): Connection {
 		retry() {
 			if (engine) engine.retry();
 			else post({ t: 'retry' });
-		},
-		getSnapshot: () => snapshot,
-		subscribe(listener) {
-			listeners.add(listener);
-			return () => listeners.delete(listener);
 		},
 		get lastEventId() {
 			return engine?.lastEventId ?? last;
@@ -505,14 +526,9 @@ function valid(d: unknown): d is Message {
 	return (
 		(!FROM_LEADER.includes(t) || Number.isFinite(m.e)) &&
 		(!NUMBERED.includes(t) || (Number.isSafeInteger(m.s) && m.s > 0)) &&
-		text(m.f) &&
-		text(m.to) &&
-		text(m.l) &&
 		(m.n === undefined || Number.isSafeInteger(m.n)) &&
 		(t !== 'm' || (typeof b === 'object' && b !== null && text(b.id) && text(b.event))) &&
-		(t !== 'x' || typeof a === 'string') &&
 		(t !== 'st' || CONNECTION_STATUSES.includes((a as unknown as ConnectionState)?.status)) &&
-		(t !== 'a' || (Array.isArray(a?.items) && Array.isArray(a.ids) && a.ids.every(text))) &&
-		((t !== 'mut' && t !== 'ack') || typeof m.i === 'string')
+		(t !== 'a' || (Array.isArray(a?.items) && Array.isArray(a.ids)))
 	);
 }

@@ -91,7 +91,11 @@ export function fallback<In = unknown>(
 	return {
 		kind: members[0]!.kind,
 		bidirectional: members.some((member) => member.bidirectional === true),
-		identity: members.every((member) => member.identity !== undefined)
+		// Without a member's identity (or with a URL made per attempt) the chain has none.
+		identity: members.every(
+			(member) =>
+				member.identity && typeof (member.identity as { url?: unknown }).url !== 'function'
+		)
 			? members.map((member) => [member.kind, member.identity])
 			: undefined,
 		supported: (env) => members.some((member) => member.supported?.(env) ?? true),
