@@ -217,3 +217,113 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 		}, 120_000);
 	}
 });
+
+describe('sharing: input it refuses, and where it cannot share', () => {
+	it('drops and reports a message on the channel that is not one of the kit’s, and applies nothing', async () => {
+		const sim = new Sim(7);
+		sim.server.emit(3);
+		const tabs = await openTabs(sim, 2);
+		const follower = tabs.find((tab) => tab.role === 'follower')!;
+		const name = [...sim.channels.keys()][0]!;
+		const before = follower.ids();
+		const intruder = sim.open();
+		const garbage: unknown[] = [
+			null,
+			'hello',
+			{ t: 'm' },
+			{ t: 'm', e: Number.NaN, s: 1, a: '{}', b: {} },
+			{ t: 'm', e: 9e15, s: 0, a: '{"id":"x","n":99}', b: { id: '99' } },
+			{ t: 'm', e: 9e15, s: 1, a: '{"id":"x","n":99}', b: 'meta' },
+			{ t: 'st', e: 9e15, a: { status: 'exploded' } },
+			{ t: 'a', e: 9e15, s: 1, a: { items: 'nope', ids: [] } },
+			{ t: 'nonsense', e: 1 }
+		];
+		const channel = new intruder.env.BroadcastChannel!(name);
+		for (const message of garbage) channel.postMessage(message);
+		await sim.advance(100);
+		expect(follower.errors).toHaveLength(garbage.length);
+		expect(follower.source.store.getSnapshot().dropped).toBe(garbage.length);
+		expect(follower.ids()).toEqual(before);
+		expect(follower.role).toBe('follower');
+		expect(leaders(sim)).toHaveLength(1);
+	});
+
+	it('connects each tab on its own where Web Locks or BroadcastChannel are missing', async () => {
+		const native = Object.getOwnPropertyDescriptor(globalThis, 'BroadcastChannel');
+		for (const missing of ['locks', 'BroadcastChannel'] as const) {
+			const sim = new Sim(8);
+			sim.server.emit(2);
+			// Node has a BroadcastChannel of its own: gone for this run.
+			if (missing === 'BroadcastChannel')
+				Object.defineProperty(globalThis, 'BroadcastChannel', {
+					value: undefined,
+					configurable: true
+				});
+			const tabs = [0, 1, 2].map(() => {
+				const tab = sim.open();
+				Object.defineProperty(tab.env, missing, { value: undefined });
+				tab.start();
+				return tab;
+			});
+			await sim.advance(500);
+			if (native) Object.defineProperty(globalThis, 'BroadcastChannel', native);
+			expect(sim.server.connections.size).toBe(3);
+			for (const tab of tabs) {
+				expect(tab.state_.status).toBe('live');
+				expect(tab.state_.shared).toBeUndefined();
+				expect(tab.ids()).toEqual(serverIds(sim));
+			}
+		}
+	});
+
+	it('refuses a bad share or shareKey, and a transport that does not say what it receives', async () => {
+		const { createLiveSource } = await import('../live-source.js');
+		const { sse } = await import('../transports/sse.js');
+		const transport = sse({ url: '/stream' });
+		expect(() => createLiveSource({ transport, share: 'yes' as never })).toThrow(/share/);
+		expect(() => createLiveSource({ transport, share: 'tabs', shareKey: 7 as never })).toThrow(
+			/shareKey/
+		);
+		const perAttempt = sse({ url: () => '/stream' });
+		expect(() => createLiveSource({ transport: perAttempt, share: 'tabs' })).toThrow(/shareKey/);
+		expect(() =>
+			createLiveSource({ transport: { kind: 'mine', open: () => ({ close() {} }) }, share: 'auto' })
+		).toThrow(/identity/);
+		expect(() =>
+			createLiveSource({ transport: perAttempt, share: 'tabs', shareKey: 'user-1' })
+		).not.toThrow();
+		expect(() => createLiveSource({ transport, share: false })).not.toThrow();
+	});
+
+	it('keeps tabs apart whose transports or keys differ', async () => {
+		const sim = new Sim(9);
+		const a = sim.open();
+		const b = sim.open();
+		a.start();
+		b.start();
+		await sim.advance(500);
+		expect(sim.channels.size).toBe(1);
+		const { createLiveSource } = await import('../live-source.js');
+		const names = new Set<string>();
+		for (const [url, shareKey] of [
+			['/a', undefined],
+			['/b', undefined],
+			['/a', 'user-1'],
+			['/a', 'user-2']
+		] as const) {
+			const tab = sim.open();
+			const source = createLiveSource({
+				transport: { ...sim.server.transport(tab, false), identity: { url } },
+				env: tab.env,
+				share: 'tabs',
+				shareKey
+			});
+			sim.task(tab, 0, () => source.start());
+			await sim.advance(50);
+			for (const channelName of sim.channels.keys()) names.add(channelName);
+			sim.task(tab, 0, () => source.stop());
+		}
+		// the first two tabs' channel, and one per distinct transport and key
+		expect(names.size).toBe(5);
+	});
+});
