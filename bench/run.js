@@ -15,7 +15,9 @@ export const benchmarks = {
 	P6: { title: 'Server blip and lossy delivery', load: () => import('./p6-blip.js') },
 	P7: { title: 'Silent half-open stream', load: () => import('./p7-half-open.js') },
 	P8: { title: 'WebSocket blocked, fallback', load: () => import('./p8-fallback.js') },
-	P9: { title: 'Polling an unchanged list', load: () => import('./p9-polling.js') }
+	P9: { title: 'Polling an unchanged list', load: () => import('./p9-polling.js') },
+	P10: { title: 'Connections for several tabs (Chromium)', load: () => import('./p10-tabs.js') },
+	P11: { title: 'Leader tab lost, handoff (Chromium)', load: () => import('./p11-handoff.js') }
 };
 
 const RESULTS_JSON = 'bench/results.json';

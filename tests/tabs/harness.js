@@ -86,12 +86,23 @@ export async function launchTabs(executablePath, options = {}) {
 		browser,
 		context,
 		async close() {
-			await browser.close().catch(() => {});
-			child.kill();
-			await new Promise((done) =>
+			const exited = new Promise((done) =>
 				child.exitCode !== null ? done(undefined) : child.once('exit', done)
 			);
-			rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+			// connectOverCDP's close only disconnects: ask Chromium itself to quit, then make sure.
+			await browser
+				.newBrowserCDPSession()
+				.then((cdp) => cdp.send('Browser.close'))
+				.catch(() => {});
+			await browser.close().catch(() => {});
+			const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+			await exited;
+			clearTimeout(timer);
+			try {
+				rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+			} catch {
+				// A file a helper process wrote last: a temporary directory left behind, nothing more.
+			}
 		}
 	};
 }
@@ -351,6 +362,7 @@ export async function startTabsServer({
 
 	return {
 		origin: `http://127.0.0.1:${port}`,
+		server,
 		log,
 		rows,
 		mutations,
