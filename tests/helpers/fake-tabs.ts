@@ -269,6 +269,8 @@ interface ServerConnection {
 	tab: Tab;
 	sink: TransportSink<unknown>;
 	closed: boolean;
+	/** Gets live events: from the moment its replay was sent, so that no event comes twice. */
+	live?: boolean;
 }
 
 /** One list and its event log; a stream resumes after `Last-Event-ID`, or starts with the list. */
@@ -296,7 +298,7 @@ export class Server {
 		const id = this.log.length + 1;
 		const data = JSON.stringify(mutationId ? { item: row, mutationId } : row);
 		this.log.push({ id, data });
-		for (const connection of this.connections) this.send(connection, id, data);
+		for (const connection of this.connections) if (connection.live) this.send(connection, id, data);
 	}
 
 	send(connection: ServerConnection, id: number, data: string) {
@@ -330,6 +332,7 @@ export class Server {
 						for (const event of server.log.slice(from))
 							server.send(connection, event.id, event.data);
 					}
+					connection.live = true;
 				});
 				return {
 					close() {
@@ -359,6 +362,8 @@ export interface TabOptions {
 	/** Over a two-way transport (changes go through the leader) rather than SSE + commit. */
 	twoWay?: boolean;
 	share?: false | 'tabs';
+	/** Event ids each tab remembers for dropping duplicates (small, to find what it would let through). */
+	dedupeWindow?: number;
 }
 
 export class Tab {
@@ -403,6 +408,7 @@ export class Tab {
 			env: this.env,
 			share: options.share ?? 'tabs',
 			maxItems: 100_000,
+			dedupeWindow: options.dedupeWindow,
 			decode(data, meta) {
 				if (meta.id !== undefined) tab.decoded.set(meta.id, (tab.decoded.get(meta.id) ?? 0) + 1);
 				sim.trace?.push(`${sim.now} ${tab.id} decoded ${meta.id} ${meta.event}`);

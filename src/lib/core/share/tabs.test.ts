@@ -119,7 +119,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 
 describe('sharing across tabs under generated closes, crashes, freezes and changes', () => {
 	for (const twoWay of [false, true]) {
-		it(`ends with one leader, one stream, every row once in every tab (${twoWay ? 'two-way: changes through the leader' : 'SSE + commit'})`, async () => {
+		it(`ends with one leader, one stream, every row once in every tab (${twoWay ? 'two-way: changes through the leader' : 'SSE + commit'}; each tab remembers 8 event ids)`, async () => {
 			await fc.assert(
 				fc.asyncProperty(
 					fc.integer({ min: 1 }),
@@ -129,7 +129,7 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 						sim.server.emit(3);
 						const outcomes: { tab: Tab; mutation: Promise<string> }[] = [];
 						for (let i = 0; i < 3; i++) {
-							sim.open({ twoWay }).start();
+							sim.open({ twoWay, dedupeWindow: 8 }).start();
 							await sim.advance(20);
 						}
 						for (const s of steps) {
@@ -142,7 +142,7 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 									await sim.advance(s.ms);
 									break;
 								case 'open':
-									if (sim.tabs.length < 8) sim.open({ twoWay }).start();
+									if (sim.tabs.length < 8) sim.open({ twoWay, dedupeWindow: 8 }).start();
 									break;
 								case 'kill':
 									tab!.kill();

@@ -115,6 +115,11 @@ export function shareTabs(ctx: ShareContext): Shared {
 	let wanting = false;
 	/** The store holds data from the stream (so a new connection here is a reconnect). */
 	let fed = false;
+	/**
+	 * A numeric event id this tab applied that the leader's stream has not reached yet (it resumed
+	 * from further back): its messages up to it are passed over, whatever the dedupe window holds.
+	 */
+	let ahead = 0;
 	let heard = 0;
 	let probed = 0;
 	let stole = -1;
@@ -324,6 +329,7 @@ export function shareTabs(ctx: ShareContext): Shared {
 				if (fed && covers(last, d.l as string | undefined)) {
 					synced = true;
 					wanting = false;
+					ahead = beyond(last, d.l);
 				} else want();
 				for (const change of outgoing.values()) dispatch(change);
 				break;
@@ -334,18 +340,21 @@ export function shareTabs(ctx: ShareContext): Shared {
 				if (!asked || !fed || a.l === undefined || !covers(last, a.l)) {
 					last = a.l;
 					store.adopt(a);
-				}
+				} else ahead = beyond(last, a.l);
 				wanting = false;
 				synced = fed = true;
 				break;
 			case 'm': {
 				const meta = d.b as MessageMeta;
+				if (ahead && num(meta.id) <= ahead) return;
+				ahead = 0;
 				if (meta.id !== undefined) last = meta.id || undefined;
 				fed = true;
 				store.receive(a, meta);
 				return;
 			}
 			case 'g':
+				ahead = 0;
 				return store.forgetEventIds();
 			case 'st':
 				mirror = revive(a);
@@ -495,9 +504,14 @@ export function shareTabs(ctx: ShareContext): Shared {
 
 /** Whether a store that has the stream up to `last` misses nothing of a stream resumed from `from`. */
 function covers(last: string | undefined, from: string | undefined): boolean {
-	const numeric = (id?: string) => /^\d+$/.test(id ?? '');
-	return from === undefined || last === from || (numeric(last) && numeric(from) && +last! >= +from);
+	return from === undefined || last === from || num(last) >= num(from);
 }
+
+/** `last` as a number when it is ahead of `from` (both numeric), else 0. */
+const beyond = (last: string | undefined, from: unknown) => (num(last) > num(from) ? num(last) : 0);
+
+/** A numeric event id as a number; NaN for any other. */
+const num = (id: unknown) => (typeof id === 'string' && /^\d+$/.test(id) ? +id : Number.NaN);
 
 /** A connection state as plain data (structured clone keeps no class). */
 function plain(state: ConnectionState): object {
