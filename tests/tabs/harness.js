@@ -386,7 +386,10 @@ export async function startTabsServer({
 		get emitted() {
 			return emitted;
 		},
-		/** How long the server waits before it applies and acknowledges a change. */
+		/**
+		 * How long the server waits before it applies and acknowledges a change.
+		 * @param {number} ms
+		 */
 		set ackDelayMs(ms) {
 			delay = ms;
 		},
