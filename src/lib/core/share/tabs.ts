@@ -121,6 +121,8 @@ export function shareTabs(ctx: ShareContext): Shared {
 	 */
 	let ahead = 0;
 	let heard = 0;
+	/** This tab led, or heard a leader, since it joined. */
+	let known = false;
 	let probed = 0;
 	let stole = -1;
 	let beats = 0;
@@ -138,7 +140,9 @@ export function shareTabs(ctx: ShareContext): Shared {
 		const base = engine?.getSnapshot() ?? mirror;
 		// A follower whose leader went quiet shows it reconnecting until it hears from one.
 		const status = mode !== 'on' ? mode : probed ? 'reconnecting' : base.status;
-		ctx.emit({ ...base, status, shared: { role: engine ? 'leader' : 'follower', tabs } });
+		// `shared` once this tab leads or has heard the leader: not "through another tab" before.
+		const shared = engine || known ? { role: engine ? 'leader' : 'follower', tabs } : undefined;
+		ctx.emit({ ...base, status, shared } as ConnectionState);
 	}
 
 	function post(message: Record<string, unknown>) {
@@ -161,6 +165,7 @@ export function shareTabs(ctx: ShareContext): Shared {
 		mode = 'on';
 		probed = 0;
 		heard = env.now();
+		known = false;
 		channel = new Channel(name);
 		channel.onmessage = (event: MessageEvent) => receive(event.data);
 		campaign();
@@ -187,8 +192,9 @@ export function shareTabs(ctx: ShareContext): Shared {
 			release = resolve;
 			// A grant that waited in a frozen tab may have been stolen meanwhile: lead only while the
 			// lock's holder is this tab (the holder of its presence lock).
-			locks.query().then(({ held = [] }) => {
-				const owner = (lock: string) => held.find((entry) => entry.name === lock)?.clientId;
+			locks.query().then(({ held = [], pending = [] }) => {
+				const owner = (lock: string) =>
+					[...held, ...pending].find((entry) => entry.name === lock)?.clientId;
 				if (hold !== ticket || mode !== 'on') return;
 				if (owner(name) === owner(presence)) return lead();
 				lost(ticket);
@@ -249,7 +255,7 @@ export function shareTabs(ctx: ShareContext): Shared {
 		if (!engine) return;
 		if (t === 'm' || t === 'a') fed = true;
 		const rows = t === 'a' ? { ...store.handoff(), l: engine.lastEventId } : a;
-		post({ t, e: epoch, s: ++seq, a: rows, b, to });
+		post({ t, e: epoch, s: ++seq, a: rows, b, to, n: tabs });
 	};
 
 	/** Gives up leading (stolen, a newer leader, or leaving) and the engine with it. */
@@ -275,15 +281,7 @@ export function shareTabs(ctx: ShareContext): Shared {
 		const now = env.now();
 		if (engine) {
 			beat(true);
-			// Counts the tabs taking part (frozen ones too: they hold their presence lock).
-			if (beats++ % 4 === 0)
-				locks.query().then(({ held = [] }) => {
-					const n = held.filter((entry) => entry.name?.startsWith(`${name} tab `)).length;
-					if (n && n !== tabs) {
-						tabs = n;
-						publish();
-					}
-				}, noop);
+			if (beats++ % 4 === 0) count();
 		} else if (!probed) {
 			if (wanting) want();
 			if (now - heard > SILENT) {
@@ -293,6 +291,21 @@ export function shareTabs(ctx: ShareContext): Shared {
 			}
 			// A hidden tab waits longer: a visible one should take over first.
 		} else if (now - probed >= PATIENCE * (env.isVisible() ? 1 : 2)) steal();
+	}
+
+	/** Counts the tabs taking part (frozen ones too: they hold their presence lock, or wait for it). */
+	function count() {
+		return locks.query().then(({ held = [], pending = [] }) => {
+			const n = new Set(
+				[...held, ...pending].flatMap(({ name: lock }) =>
+					lock?.startsWith(`${name} tab `) ? [lock] : []
+				)
+			).size;
+			if (n && n !== tabs) {
+				tabs = n;
+				publish();
+			}
+		}, noop);
 	}
 
 	function receive(d: Message) {
@@ -309,6 +322,7 @@ export function shareTabs(ctx: ShareContext): Shared {
 		} else if (engine) return;
 		heard = env.now();
 		probed = 0;
+		known = true;
 		tabs = (d.n as number) ?? tabs;
 		const mine = d.to === undefined || d.to === me;
 		// The rows this tab asked for: where it starts. Rows for it that it no longer waits for (it
@@ -369,7 +383,8 @@ export function shareTabs(ctx: ShareContext): Shared {
 
 	function toLeader(d: Message) {
 		const current = engine!;
-		if (d.t === 'hi') relay('a', 0, 0, d.f);
+		// Counted first, so that the tab that joins learns how many share.
+		if (d.t === 'hi') void count().then(() => relay('a', 0, 0, d.f));
 		else if (d.t === 'probe') env.setTimeout(() => engine && beat(true), 0);
 		else if (d.t === 'retry') current.retry();
 		else if (d.t === 'mut') {
