@@ -40,7 +40,7 @@ describe('sharing a connection across tabs', () => {
 		}
 	});
 
-	it('hands over when the leader is gone, and loses nothing', async () => {
+	it('S51 hands over when the leader is gone, and loses nothing', async () => {
 		const sim = new Sim(2);
 		const tabs = await openTabs(sim, 3);
 		sim.server.emit(10);
@@ -59,7 +59,7 @@ describe('sharing a connection across tabs', () => {
 		}
 	});
 
-	it('takes over from a frozen leader, which steps down when it wakes', async () => {
+	it('S52 S53 takes over from a frozen leader, which steps down when it wakes', async () => {
 		const sim = new Sim(3);
 		const tabs = await openTabs(sim, 3);
 		sim.server.emit(10);
@@ -119,7 +119,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 
 describe('sharing across tabs under generated closes, crashes, freezes and changes', () => {
 	for (const twoWay of [false, true]) {
-		it(`ends with one leader, one stream, every row once in every tab (${twoWay ? 'two-way: changes through the leader' : 'SSE + commit'}; each tab remembers 8 event ids)`, async () => {
+		it(`S51–S54 ends with one leader, one stream, every row once in every tab (${twoWay ? 'two-way: changes through the leader' : 'SSE + commit'}; each tab remembers 8 event ids)`, async () => {
 			await fc.assert(
 				fc.asyncProperty(
 					fc.integer({ min: 1 }),
@@ -219,7 +219,7 @@ describe('sharing across tabs under generated closes, crashes, freezes and chang
 });
 
 describe('sharing: input it refuses, and where it cannot share', () => {
-	it('drops and reports a message on the channel that is not one of the kit’s, and applies nothing', async () => {
+	it('S55 drops and reports a message on the channel that is not one of the kit’s, and applies nothing', async () => {
 		const sim = new Sim(7);
 		sim.server.emit(3);
 		const tabs = await openTabs(sim, 2);
@@ -248,7 +248,7 @@ describe('sharing: input it refuses, and where it cannot share', () => {
 		expect(leaders(sim)).toHaveLength(1);
 	});
 
-	it('connects each tab on its own where Web Locks or BroadcastChannel are missing', async () => {
+	it('S56 connects each tab on its own where Web Locks or BroadcastChannel are missing', async () => {
 		const native = Object.getOwnPropertyDescriptor(globalThis, 'BroadcastChannel');
 		for (const missing of ['locks', 'BroadcastChannel'] as const) {
 			const sim = new Sim(8);
