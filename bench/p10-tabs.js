@@ -13,6 +13,15 @@ const BASELINE = 'one connection per tab (no share, as EventSource, socket.io-cl
 const SETTLE_MS = 8000;
 
 /**
+ * `promise`'s value, or undefined once `ms` have passed.
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {number} ms
+ * @returns {Promise<T | undefined>}
+ */
+const bounded = (promise, ms) => Promise.race([promise, sleep(ms).then(() => undefined)]);
+
+/**
  * @param {Awaited<ReturnType<typeof launchTabs>>} chromium
  * @param {{ dir: string }} bundle
  * @param {any} server the kit's server entry
@@ -27,12 +36,23 @@ async function measure(chromium, bundle, server, transport, share, count) {
 		// Beyond six streams a tab's own page load can wait for a free connection: wait 3 s at most.
 		/** @type {import('playwright').Page[]} */
 		const pages = [];
+		let stuck = 0;
 		for (let i = 0; i < count; i++) {
-			const page = await chromium.context.newPage();
+			const page = await bounded(chromium.context.newPage(), 10_000);
+			if (!page) {
+				stuck++;
+				continue;
+			}
 			pages.push(page);
-			await page.goto(url, { waitUntil: 'load', timeout: 3000 }).catch(() => {});
+			// `commit`: a tab whose page load waits for a free connection is left waiting.
+			await bounded(
+				page.goto(url, { waitUntil: 'commit', timeout: 3000 }).catch(() => {}),
+				5000
+			);
 		}
-		const close = () => Promise.all(pages.map((page) => page.close().catch(() => {})));
+		if (stuck) console.log(`    ${stuck} new tabs did not open within 10 s`);
+		const close = () =>
+			bounded(Promise.all(pages.map((page) => page.close().catch(() => {}))), 10_000);
 		const live = async () => {
 			let n = 0;
 			for (const page of pages) {
@@ -65,7 +85,9 @@ export default async function run() {
 		for (const transport of /** @type {const} */ (['sse', 'socket.io'])) {
 			for (const count of COUNTS) {
 				const ours = await measure(chromium, bundle, server, transport, 'tabs', count);
+				console.log(`    ${transport}, ${count} tabs, shared: ${JSON.stringify(ours)}`);
 				const base = await measure(chromium, bundle, server, transport, 'off', count);
+				console.log(`    ${transport}, ${count} tabs, one per tab: ${JSON.stringify(base)}`);
 				const what = transport === 'sse' ? 'SSE streams' : 'socket.io connections';
 				rows.push(
 					row({

@@ -60,8 +60,17 @@ export async function launchTabs(executablePath, options = {}) {
 			`--user-data-dir=${profile}`,
 			'about:blank'
 		],
-		{ stdio: ['ignore', 'ignore', 'pipe'] }
+		// Its own process group: closing kills every process it started, whatever happened.
+		{ stdio: ['ignore', 'ignore', 'pipe'], detached: true }
 	);
+	const killAll = () => {
+		try {
+			if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+		} catch {
+			// gone already
+		}
+	};
+	process.once('exit', killAll);
 	const endpoint = await new Promise((resolve, reject) => {
 		let text = '';
 		const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${text}`)), 20_000);
@@ -95,9 +104,11 @@ export async function launchTabs(executablePath, options = {}) {
 				.then((cdp) => cdp.send('Browser.close'))
 				.catch(() => {});
 			await browser.close().catch(() => {});
-			const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+			const timer = setTimeout(killAll, 5000);
 			await exited;
 			clearTimeout(timer);
+			killAll();
+			process.off('exit', killAll);
 			try {
 				rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 			} catch {
