@@ -102,7 +102,7 @@ export default async function run() {
 					})
 				);
 				seen.push(
-					`${what}, ${count} tabs: shared ${ours.held} open (peak ${ours.peak}), ${ours.liveTabs} of ${count} tabs live, ${ours.tcp} TCP connections; one per tab ${base.held} open (peak ${base.peak}), ${base.liveTabs} of ${count} tabs live, ${base.tcp} TCP connections.`
+					`${what}, ${count} tab${count > 1 ? 's' : ''}: shared ${ours.held} open (peak ${ours.peak}), ${ours.liveTabs} of ${count} tabs live, ${ours.tcp} TCP connections; one per tab ${base.held} open (peak ${base.peak}), ${base.liveTabs} of ${count} tabs live, ${base.tcp} TCP connections.`
 				);
 			}
 		}
