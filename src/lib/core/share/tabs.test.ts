@@ -236,7 +236,11 @@ describe('sharing: input it refuses, and where it cannot share', () => {
 			{ t: 'm', e: 9e15, s: 1, a: '{"id":"x","n":99}', b: 'meta' },
 			{ t: 'st', e: 9e15, a: { status: 'exploded' } },
 			{ t: 'a', e: 9e15, s: 1, a: { items: 'nope', ids: [] } },
-			{ t: 'nonsense', e: 1 }
+			{ t: 'nonsense', e: 1 },
+			{ t: 'hi', f: 42 },
+			{ t: 'mut', f: 'x', i: {}, d: { type: 'mutation' }, o: {} },
+			{ t: 'mut', f: 'x', i: 'm1', d: { type: 'mutation' } },
+			{ t: 'ack', e: 9e15, to: 7, i: 'm1' }
 		];
 		const channel = new intruder.env.BroadcastChannel!(name);
 		for (const message of garbage) channel.postMessage(message);

@@ -558,6 +558,11 @@ function valid(d: unknown): d is Message {
 		(m.n === undefined || Number.isSafeInteger(m.n)) &&
 		(t !== 'm' || (typeof b === 'object' && b !== null && text(b.id) && text(b.event))) &&
 		(t !== 'st' || CONNECTION_STATUSES.includes((a as unknown as ConnectionState)?.status)) &&
-		(t !== 'a' || (Array.isArray(a?.items) && Array.isArray(a.ids)))
+		(t !== 'a' || (Array.isArray(a?.items) && Array.isArray(a.ids))) &&
+		text(m.to) &&
+		// who asks, and which change: the leader answers them
+		((t !== 'hi' && t !== 'mut') || typeof m.f === 'string') &&
+		((t !== 'mut' && t !== 'ack') || typeof m.i === 'string') &&
+		(t !== 'mut' || (typeof m.o === 'object' && m.o !== null))
 	);
 }
