@@ -10,6 +10,7 @@ import { extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build } from 'esbuild';
 import { Server } from 'socket.io';
+import { pipeResponse, toRequest } from '../../bench/live-helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -181,50 +182,6 @@ const PAGE = `<!doctype html>
  */
 
 /**
- * A Fetch `Request` for a Node request; its signal aborts when the response closes.
- * @param {import('node:http').IncomingMessage} req
- * @param {import('node:http').ServerResponse} res
- */
-function toRequest(req, res) {
-	const controller = new AbortController();
-	res.on('close', () => controller.abort());
-	/** @type {[string, string][]} */
-	const headers = [];
-	for (const [name, value] of Object.entries(req.headers)) {
-		if (value === undefined) continue;
-		for (const v of Array.isArray(value) ? value : [value]) headers.push([name, v]);
-	}
-	return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, {
-		method: req.method,
-		headers,
-		signal: controller.signal
-	});
-}
-
-/**
- * Writes a Fetch Response to a Node response as its body produces chunks.
- * @param {Response} response
- * @param {import('node:http').ServerResponse} res
- */
-async function pipe(response, res) {
-	res.writeHead(response.status, Object.fromEntries(response.headers));
-	res.flushHeaders();
-	if (!response.body) return void res.end();
-	const reader = response.body.getReader();
-	res.on('close', () => void reader.cancel().catch(() => {}));
-	try {
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done || res.destroyed) break;
-			res.write(value);
-		}
-		res.end();
-	} catch {
-		res.destroy();
-	}
-}
-
-/**
  * The server the pages talk to, on 127.0.0.1 and a free port. It serves the bundled page (`/`,
  * `/page.js` and its chunks), `GET /stream` (the kit's `sseResponse` over a `createEventLog`,
  * replaying after `Last-Event-ID`), `PATCH /rows/:id` (a change, echoed on the stream with its
@@ -315,7 +272,7 @@ export async function startTabsServer({
 				heartbeat: 5000,
 				initial: () => ({ id: log.lastId, event: 'snapshot', data: [...rows.values()] })
 			});
-			return void pipe(response, res);
+			return void pipeResponse(response, req, res);
 		}
 		if (path.startsWith('/rows/') && req.method === 'PATCH') {
 			let body = '';
