@@ -121,6 +121,8 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 					}
 				: undefined
 		});
+	// Made now, so that bad options throw here; the tab's own connection if sharing cannot load.
+	const own = engine();
 	const connection = wantsShare(options)
 		? lazyConnection(
 				(emit) =>
@@ -134,9 +136,9 @@ export function createLiveSource<T>(options: LiveSourceOptions<T>): LiveSourceHa
 							limit: (options.queueTimeout ?? 30_000) + (options.ackTimeout ?? 10_000)
 						})
 					),
-				engine
+				() => own
 			)
-		: engine();
+		: own;
 	/**
 	 * Sends a change over the socket when one is live (confirmed by the ack, or by the server's
 	 * echo carrying the same `mutationId`); waits in the outgoing queue while disconnected; goes

@@ -297,6 +297,10 @@ describe('sharing: input it refuses, and where it cannot share', () => {
 			createLiveSource({ transport: perAttempt, share: 'tabs', shareKey: 'user-1' })
 		).not.toThrow();
 		expect(() => createLiveSource({ transport, share: false })).not.toThrow();
+		// The engine's own options are checked at once too, shared or not.
+		expect(() => createLiveSource({ transport, share: 'tabs', staleAfter: -1 })).toThrow(
+			/staleAfter/
+		);
 	});
 
 	it('keeps tabs apart whose transports or keys differ', async () => {
