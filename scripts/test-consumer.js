@@ -8,7 +8,7 @@
 //   page reaches the server (the README's `commit` and PATCH endpoint), and a change made on the
 //   server reaches the page (its SSE endpoint, on `svelte-realtime-kit/server`);
 // - the same stream read in fetch mode (whose parser the build splits into its own chunk);
-// - the framework-free example run in the browser, and the two-way adapters rendered;
+// - the framework-free and the shared examples run in the browser, and the two-way adapters rendered;
 // - no page error and no console error anywhere.
 // SCREENSHOTS=<dir> saves a screenshot of each page there.
 import { execSync, spawn, spawnSync } from 'node:child_process';
@@ -268,6 +268,15 @@ async function checkInChromium(origin) {
 		await setOnServer('Write the docs', true);
 		await page.getByText('Write the docs: done').waitFor({ timeout: 10_000 });
 		await shoot(page, 'core');
+		await page.close();
+	}
+
+	// The shared example: its sharing code loads, and the only tab leads.
+	{
+		const { page } = await open('/shared');
+		await page.getByText('Connection: live leader').waitFor({ timeout: 20_000 });
+		await setOnServer('Ship it', true);
+		await page.getByText('Ship it: done').waitFor({ timeout: 10_000 });
 		await page.close();
 	}
 
