@@ -25,9 +25,13 @@ async function ownConnections(init: () => void, check: (page: Page) => Promise<u
 	);
 	expect(s.streams).toBe(PAGES);
 	s.emit(1000);
+	// Four pages with a stream each, three of them hidden, on a loaded machine: room to catch up, and
+	// the counts said if they do not.
 	await until(
 		async () => (await Promise.all(pages.map(summary))).every((p) => p.count === 1000),
-		'1,000 rows in every page'
+		'1,000 rows in every page',
+		60_000,
+		{ explain: async () => (await Promise.all(pages.map(summary))).map((p) => p.count) }
 	);
 	for (const page of pages) {
 		const p = await summary(page);
