@@ -128,6 +128,19 @@ export default defineConfig({
 			{
 				extends: true,
 				test: {
+					// Real redis-server processes (found or installed by scripts/redis.js), driven from Node;
+					// one file at a time, since each suite starts, kills and restarts servers.
+					name: 'redis',
+					environment: 'node',
+					include: ['tests/redis/**/*.test.ts'],
+					testTimeout: 120_000,
+					hookTimeout: 60_000,
+					fileParallelism: false
+				}
+			},
+			{
+				extends: true,
+				test: {
 					name: 'browser',
 					include: ['src/**/*.browser.test.ts', 'tests/browser/**/*.test.ts'],
 					globalSetup: ['tests/browser/sse-server.ts'],

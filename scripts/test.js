@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { ensureChromium } from './chromium.js';
+import { ensureRedisServer } from './redis.js';
 
 const RESULTS = 'node_modules/.cache/srk-test';
 rmSync(RESULTS, { recursive: true, force: true });
@@ -10,7 +11,11 @@ mkdirSync(RESULTS, { recursive: true });
 const vitest = (name, projects = [name]) =>
 	`npx vitest run ${projects.map((p) => `--project ${p}`).join(' ')} --reporter=default --reporter=json --outputFile.json=${RESULTS}/${name}.json`;
 
-const env = { ...process.env, CHROMIUM_PATH: ensureChromium() };
+const env = {
+	...process.env,
+	CHROMIUM_PATH: ensureChromium(),
+	REDIS_SERVER_PATH: ensureRedisServer()
+};
 
 /** @type {Array<[name: string, command: string]>} */
 const steps = [
@@ -21,6 +26,7 @@ const steps = [
 	['Storybook static build under a sub-path', 'node scripts/check-storybook-build.js'],
 	['demo: build, then the production server in Chromium', `npx vite build && ${vitest('demo')}`],
 	['tabs: Chromium pages sharing one connection', vitest('tabs')],
+	['redis: real redis-server, several server processes', vitest('redis')],
 	['package', 'npm run --silent package'],
 	['pack contents', 'node scripts/check-pack.js'],
 	['size budgets (min+gzip of typical imports)', 'node scripts/size.js']
@@ -48,7 +54,7 @@ for (const [name, result, time] of report)
 // Test counts over every Vitest run, as one closing line.
 let passed = 0;
 let failedTests = 0;
-for (const name of ['unit', 'browser', 'demo', 'tabs']) {
+for (const name of ['unit', 'browser', 'demo', 'tabs', 'redis']) {
 	const file = `${RESULTS}/${name}.json`;
 	if (!existsSync(file)) continue;
 	const result = JSON.parse(readFileSync(file, 'utf8'));
