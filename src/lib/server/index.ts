@@ -4,6 +4,8 @@ export {
 	type EventLog,
 	type EventLogOptions,
 	type LoggedEvent,
+	type MemoryEventLog,
+	type Replay,
 	type SseEvent,
 	type SseResponseOptions
 } from './sse.js';

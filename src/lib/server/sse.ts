@@ -1,3 +1,5 @@
+import { EVENTS } from '../core/protocol.js';
+
 /** One Server-Sent Event. */
 export interface SseEvent {
 	/** The event's id (`id:` line); the client sends the last one back as `Last-Event-ID`. */
@@ -11,29 +13,69 @@ export interface SseEvent {
 	data: unknown;
 }
 
-/** An event of an {@link EventLog}: its id is always a number. */
-export type LoggedEvent = SseEvent & { id: number };
+/** An event of an {@link EventLog}: it always has an id. */
+export type LoggedEvent<Id extends string | number = string | number> = SseEvent & { id: Id };
 
-/** A bounded, ordered log of events with increasing numeric ids, that listeners can follow. */
-export interface EventLog {
+/** What {@link EventLog.since} gives: the events to replay, or `undefined` for "send a snapshot". */
+export type Replay<Event extends LoggedEvent = LoggedEvent> = Event[] | undefined;
+
+/**
+ * An ordered log of events that a reconnecting client can replay from its `Last-Event-ID`, and that
+ * every open stream follows. {@link createEventLog} keeps it in this process's memory;
+ * `createRedisEventLog` (`svelte-realtime-kit/server/redis`) keeps it in a Redis stream that every
+ * server process shares. Write your own for another store: {@link sseResponse} needs only this.
+ */
+export interface EventLog<Event extends LoggedEvent = LoggedEvent> {
+	/** Appends an event (assigning its id) and returns it. Listeners hear of it, in log order. */
+	append(event: Omit<SseEvent, 'id'>): Event | Promise<Event>;
+	/**
+	 * The events after `lastEventId`, or `undefined` when the log cannot prove it has all of them:
+	 * an unknown, malformed or foreign id, or one older than what the log keeps. The caller then
+	 * sends a full snapshot. An id equal to the latest gives `[]`. Bad input never throws; a log
+	 * whose store is unreachable may reject.
+	 */
+	since(lastEventId: string | number): Replay<Event> | Promise<Replay<Event>>;
+	/**
+	 * Calls `listener` for every event of the log, in order, and with a `resync` event (not in the
+	 * log; `data: { reason }`) when this process may have missed some: its clients must fetch the
+	 * list again. Returns the unsubscribe function.
+	 */
+	subscribe(listener: (event: Event) => void): () => void;
+	/** The latest id this process has seen: a snapshot taken now is at least this new. */
+	readonly lastId: Event['id'];
+	/** Changes whenever ids may have been reused or history lost; ids of another epoch replay nothing. */
+	readonly epoch?: string;
+	/** How many listeners are subscribed (for leak checks). */
+	readonly listeners: number;
+	/**
+	 * `false` while the log cannot serve (its store unreachable, or not ready yet): {@link sseResponse}
+	 * then answers 503 with `Retry-After` instead of opening a stream. Absent means always available.
+	 */
+	readonly available?: boolean;
+	/**
+	 * Orders two ids of this log (negative, zero, positive), so that a live event already covered by
+	 * a replay or a snapshot is not sent twice. Absent: ids are compared as numbers.
+	 */
+	compare?(a: string | number, b: string | number): number;
+}
+
+/** The in-memory {@link EventLog}: numeric ids, and every method synchronous. */
+export interface MemoryEventLog extends EventLog<LoggedEvent<number>> {
 	/**
 	 * Appends an event (assigning the next id), tells every listener, and returns it (frozen).
 	 * @throws {TypeError} when the event name contains a line break or NUL, or `data` cannot be
 	 * serialised; the log is then left unchanged.
 	 */
-	append(event: Omit<SseEvent, 'id'>): LoggedEvent;
+	append(event: Omit<SseEvent, 'id'>): LoggedEvent<number>;
 	/**
 	 * The events after `lastEventId`, or `undefined` when that id is unknown or no longer in the
 	 * log (the caller then sends a full snapshot). An id equal to the latest returns `[]`; one that
 	 * is not an integer ≥ 0 (or a string of digits) returns `undefined`.
 	 */
-	since(lastEventId: string | number): LoggedEvent[] | undefined;
-	/** Calls `listener` for every appended event; returns the unsubscribe function. */
-	subscribe(listener: (event: LoggedEvent) => void): () => void;
+	since(lastEventId: string | number): LoggedEvent<number>[] | undefined;
 	/** The latest id (`startId` before any event). */
 	readonly lastId: number;
-	/** How many listeners are subscribed (for leak checks). */
-	readonly listeners: number;
+	readonly epoch: string;
 }
 
 export interface EventLogOptions {
@@ -95,6 +137,12 @@ export interface SseResponseOptions {
 	 * node; a test that drops streams). If it throws, the stream ends with that error.
 	 */
 	onSent?: (event: SseEvent, stream: { readonly count: number; end(): void }) => void;
+	/**
+	 * The `Retry-After` (seconds) of the 503 that answers while `log.available` is `false` (its
+	 * store unreachable): the client tries again then, as after any failed attempt.
+	 * @defaultValue `2`
+	 */
+	retryAfter?: number;
 	/** Timer functions (tests pass fakes). @defaultValue `globalThis.setInterval` / `clearInterval` */
 	timers?: {
 		setInterval(cb: () => void, ms: number): unknown;
@@ -127,6 +175,12 @@ function checkField(name: string, value: string | number | undefined) {
 	}
 }
 
+/** Serialises a logged event once: every stream that sends it sends these bytes. */
+export function keepFrame(event: Readonly<SseEvent>): void {
+	frames.set(event, encode(event));
+}
+
+/** An event as the bytes of an SSE frame (a logged event's are serialised once). */
 function encode(event: SseEvent): Uint8Array {
 	const cached = frames.get(event);
 	if (cached) return cached;
@@ -149,19 +203,20 @@ function encode(event: SseEvent): Uint8Array {
  * log.since(0); // [that event]
  * @throws {TypeError} when `limit` is not an integer ≥ 1 or `startId` not an integer ≥ 0.
  */
-export function createEventLog(options: EventLogOptions = {}): EventLog {
+export function createEventLog(options: EventLogOptions = {}): MemoryEventLog {
 	const { limit = 1000, startId = 0 } = options;
 	if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('limit', 'an integer ≥ 1', limit);
 	if (!Number.isSafeInteger(startId) || startId < 0) {
 		throw invalid('startId', 'an integer ≥ 0', startId);
 	}
-	const events: LoggedEvent[] = [];
-	const listeners = new Set<(event: LoggedEvent) => void>();
+	const events: LoggedEvent<number>[] = [];
+	const listeners = new Set<(event: LoggedEvent<number>) => void>();
 	let lastId = startId;
+	const epoch = Math.random().toString(36).slice(2, 10);
 	return {
 		append(event) {
-			const entry: LoggedEvent = Object.freeze({ ...event, id: lastId + 1 });
-			frames.set(entry, encode(entry));
+			const entry: LoggedEvent<number> = Object.freeze({ ...event, id: lastId + 1 });
+			keepFrame(entry);
 			lastId = entry.id;
 			if (events.push(entry) > limit) events.shift();
 			// A throwing listener must not keep the event from the others: they are all told first.
@@ -184,13 +239,14 @@ export function createEventLog(options: EventLogOptions = {}): EventLog {
 			return first && n >= first.id - 1 ? events.slice(n - first.id + 1) : undefined;
 		},
 		subscribe(listener) {
-			const entry = (event: LoggedEvent) => listener(event);
+			const entry = (event: LoggedEvent<number>) => listener(event);
 			listeners.add(entry);
 			return () => void listeners.delete(entry);
 		},
 		get lastId() {
 			return lastId;
 		},
+		epoch,
 		get listeners() {
 			return listeners.size;
 		}
@@ -228,6 +284,7 @@ const defaultTimers: NonNullable<SseResponseOptions['timers']> = {
  */
 export function sseResponse(options: SseResponseOptions): Response {
 	const { request, log, subscribe, initial, heartbeat = 15_000, retry, onSent } = options;
+	const { retryAfter = 2 } = options;
 	const serverSignal = options.signal;
 	const timers = options.timers ?? defaultTimers;
 	if (!log === !subscribe) {
@@ -242,6 +299,9 @@ export function sseResponse(options: SseResponseOptions): Response {
 	if (retry !== undefined && (typeof retry !== 'number' || !Number.isFinite(retry) || retry < 0)) {
 		throw invalid('retry', 'a number of ms ≥ 0', retry);
 	}
+	if (typeof retryAfter !== 'number' || !Number.isFinite(retryAfter) || retryAfter < 0) {
+		throw invalid('retryAfter', 'a number of seconds ≥ 0', retryAfter);
+	}
 	if (onSent !== undefined && typeof onSent !== 'function') {
 		throw invalid('onSent', 'a function', onSent);
 	}
@@ -252,6 +312,29 @@ export function sseResponse(options: SseResponseOptions): Response {
 	) {
 		throw invalid('signal', 'an AbortSignal', serverSignal);
 	}
+	if (log?.available === false) {
+		const unavailable = new Headers({
+			'Content-Type': 'text/plain; charset=utf-8',
+			'Cache-Control': 'no-store',
+			'Retry-After': String(Math.ceil(retryAfter))
+		});
+		new Headers(options.headers).forEach((value, name) => unavailable.set(name, value));
+		return new Response('The event stream is unavailable for a moment; try again.', {
+			status: 503,
+			headers: unavailable
+		});
+	}
+	/** Whether `id` comes after `than` in the log (when it cannot tell: yes, send it). */
+	const isAfter = (id: string | number, than: string | number) => {
+		try {
+			if (log?.compare) return log.compare(id, than) > 0;
+		} catch {
+			return true;
+		}
+		const a = toId(id);
+		const b = toId(than);
+		return a === undefined || b === undefined || a > b;
+	};
 	const ping = encoder.encode(`event: ping\ndata: {"interval":${Math.floor(heartbeat)}}\n\n`);
 	const { signal } = request;
 	const lastEventId =
@@ -261,8 +344,7 @@ export function sseResponse(options: SseResponseOptions): Response {
 	let released = false;
 	let wrote = false;
 	/** Live events held back until the replay or `initial` is written. */
-	let pending: Array<{ event: SseEvent; id: number | undefined; frame: Uint8Array }> | undefined =
-		[];
+	let pending: Array<{ event: SseEvent; frame: Uint8Array }> | undefined = [];
 	let sent = 0;
 	const stream = {
 		get count() {
@@ -321,26 +403,46 @@ export function sseResponse(options: SseResponseOptions): Response {
 	};
 	const send = (event: SseEvent) => {
 		const frame = encode(event); // throws to the sender for an invalid event
-		if (pending) pending.push({ event, id: toId(event.id), frame });
+		if (pending) pending.push({ event, frame });
 		else writeEvent(event, frame);
 	};
 	/** Writes the replay or `initial`, then the live events held back meanwhile. */
-	const flush = (first: Initial, after = -1) => {
+	const flush = (first: Initial, after?: string | number) => {
 		if (released) return;
 		const held = pending ?? [];
 		pending = undefined;
 		for (const event of [first ?? []].flat()) {
 			writeEvent(event, encode(event));
-			after = Math.max(after, toId(event.id) ?? -1);
+			const { id } = event;
+			if (id !== undefined && (after === undefined || isAfter(id, after))) after = id;
 		}
-		for (const { event, id, frame } of held) {
-			if (id === undefined || id > after) writeEvent(event, frame);
+		for (const { event, frame } of held) {
+			// A resync always goes out: it says the log itself may be missing events.
+			const { id } = event;
+			const covered = id !== undefined && after !== undefined && !isAfter(id, after);
+			if (!covered || event.event === EVENTS.resync) writeEvent(event, frame);
 		}
 		// Announce the heartbeat now; without one, still send a first byte: headers often leave
 		// only with it, and the client should see the stream open now.
 		if (heartbeat > 0) write(ping);
 		else if (!wrote) write(COMMENT);
 	};
+
+	/** Sends `initial` (what a client without a usable `Last-Event-ID` gets). */
+	function opening() {
+		if (released) return;
+		let first: Initial | Promise<Initial>;
+		try {
+			first = initial?.();
+		} catch (error) {
+			// Thrown while the stream starts: to the caller of sseResponse; later: ends the stream.
+			if (!started) throw error;
+			return fail(error);
+		}
+		if (!(first instanceof Promise)) return flush(first);
+		first.then(flush).catch(fail);
+	}
+	let started = false;
 
 	const body = new ReadableStream<Uint8Array>({
 		start(c) {
@@ -353,13 +455,14 @@ export function sseResponse(options: SseResponseOptions): Response {
 				unsubscribe = log ? log.subscribe(send) : subscribe!(send);
 				if (heartbeat > 0) interval = timers.setInterval(() => write(ping), heartbeat);
 				const replay = log && lastEventId !== null ? log.since(lastEventId) : undefined;
-				if (replay) return flush(replay, toId(lastEventId));
-				const first = initial?.();
-				if (!(first instanceof Promise)) return flush(first);
-				first.then(flush).catch(fail);
+				if (!(replay instanceof Promise)) return replay ? flush(replay, lastEventId!) : opening();
+				// A log that cannot answer (its store went away) ends the stream: the client retries.
+				replay.then((events) => (events ? flush(events, lastEventId!) : opening()), release);
 			} catch (error) {
 				release();
 				throw error;
+			} finally {
+				started = true;
 			}
 		},
 		cancel: release
