@@ -16,7 +16,8 @@ export interface RedisClientLike {
 	connect(): Promise<unknown>;
 	readonly isOpen: boolean;
 	readonly isReady: boolean;
-	on(event: string, listener: (...args: never[]) => void): unknown;
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any listener: only 'error' is used
+	on(event: string, listener: (...args: any[]) => void): unknown;
 	/** node-redis 5 and later. */
 	close?(): Promise<unknown>;
 	/** node-redis 4. */

@@ -1,6 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import * as messages from '../core/messages.js';
 import { TransportError, type TransportErrorCode } from '../core/errors.js';
+import { EVENTS } from '../core/protocol.js';
 import type { MessageMeta, Transport, TransportConnection } from '../core/transports/types.js';
 import { MAX_DELAY } from '../core/env/env.js';
 import { positive } from '../core/options.js';
@@ -27,6 +28,12 @@ export interface SocketIoEvents {
 	 * @defaultValue `'task:remove'` (the task demo's name: pass your own)
 	 */
 	remove?: string;
+	/**
+	 * Incoming: the server may have missed events for this client (its link to the other servers
+	 * broke): the live source fetches the list again with its `resync`. No payload needed.
+	 * @defaultValue `'task:resync'` (the task demo's name: pass your own)
+	 */
+	resync?: string;
 	/**
 	 * Outgoing: what `send` emits (a toggle or any other change).
 	 * @defaultValue `'task:update'` (the task demo's name: pass your own)
@@ -70,6 +77,7 @@ const DEFAULT_EVENTS: Required<SocketIoEvents> = {
 	sync: 'task:sync',
 	snapshot: 'task:snapshot',
 	remove: 'task:remove',
+	resync: 'task:resync',
 	update: 'task:update'
 };
 
@@ -119,6 +127,7 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 		sync: options.events?.sync ?? DEFAULT_EVENTS.sync,
 		snapshot: options.events?.snapshot ?? DEFAULT_EVENTS.snapshot,
 		remove: options.events?.remove ?? DEFAULT_EVENTS.remove,
+		resync: options.events?.resync ?? DEFAULT_EVENTS.resync,
 		update: options.events?.update ?? DEFAULT_EVENTS.update
 	};
 	for (const [name, value] of Object.entries(events)) {
@@ -146,7 +155,8 @@ export function socketIo(options: SocketIoOptions): Transport<unknown, unknown> 
 	const incoming: Array<[name: string, event: NonNullable<MessageMeta['event']>]> = [
 		[events.sync, 'upsert'],
 		[events.snapshot, 'snapshot'],
-		[events.remove, 'remove']
+		[events.remove, 'remove'],
+		[events.resync, EVENTS.resync]
 	];
 	const incomingNames = new Set(incoming.map(([name]) => name));
 

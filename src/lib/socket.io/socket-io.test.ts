@@ -180,22 +180,25 @@ describe('socket.io adapter against a real server', () => {
 		expect(callTypes(attempt.calls)).toEqual(['opened']);
 	});
 
-	it('receives sync, snapshot and remove events with meta.event upsert, snapshot and remove', async () => {
+	it('receives sync, snapshot, remove and resync events with meta.event upsert, snapshot, remove and resync', async () => {
 		const server = await startServer((_io, socket) => {
 			socket.emit('task:snapshot', [{ id: 't1', done: false }]);
 			socket.emit('task:sync', { id: 't2', done: true });
 			socket.emit('task:sync', [{ id: 't3' }]);
 			socket.emit('task:remove', 't1');
+			socket.emit('task:resync');
 			socket.emit('presence', { online: 3 });
 		});
 		const attempt = openAttempt({ url: server.url });
-		await vi.waitFor(() => expect(attempt.messages()).toHaveLength(4), WAIT);
+		await vi.waitFor(() => expect(attempt.messages()).toHaveLength(5), WAIT);
 
 		expect(attempt.messages()).toEqual([
 			{ data: [{ id: 't1', done: false }], event: 'snapshot' },
 			{ data: { id: 't2', done: true }, event: 'upsert' },
 			{ data: [{ id: 't3' }], event: 'upsert' },
-			{ data: 't1', event: 'remove' }
+			{ data: 't1', event: 'remove' },
+			// The server's "fetch the list again": the engine resyncs.
+			{ data: undefined, event: 'resync' }
 		]);
 		// socket.io parsed the data: the store must take it as it is, never parse it again.
 		for (const call of attempt.calls)

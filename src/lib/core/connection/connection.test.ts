@@ -314,6 +314,54 @@ describe('createConnection', () => {
 		await vi.waitFor(() => expect(connection.getSnapshot().continuity).toBe('resynced'));
 	});
 
+	it('S38 a resync event from the server resyncs once and keeps the event id; other messages flow on', async () => {
+		let finish: () => void = () => {};
+		const resync = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)));
+		const gaps = vi.fn();
+		const { transport, connection, received } = setup({ resync, onGap: gaps });
+		connection.start();
+		transport.last.sink.opened();
+		transport.last.sink.message('a', { id: 'e:1-0' });
+		transport.last.sink.message('', { id: 'e:5-0', event: 'resync' });
+		expect(resync).toHaveBeenCalledTimes(1);
+		expect(gaps).toHaveBeenCalledTimes(1);
+		expect(connection.getSnapshot()).toMatchObject({ status: 'live', continuity: 'unknown' });
+		expect(connection.lastEventId).toBe('e:5-0');
+		transport.last.sink.message('b', { id: 'e:6-0' });
+		// The resync event itself is not a message of the list.
+		expect(received).toEqual(['a', 'b']);
+		expect(transport.attempts).toHaveLength(1);
+		finish();
+		await vi.waitFor(() => expect(connection.getSnapshot().continuity).toBe('resynced'));
+	});
+
+	it('S38 without a resync function, a resync event opens the stream again from nothing', () => {
+		const { transport, connection, received } = setup();
+		connection.start();
+		transport.last.sink.opened();
+		transport.last.sink.message('a', { id: '7' });
+		transport.last.sink.message('', { id: '9', event: 'resync' });
+		expect(transport.attempts).toHaveLength(2);
+		expect(transport.attempts[0]!.closed).toBe(true);
+		expect(transport.last.attempt.lastEventId).toBeUndefined();
+		expect(connection.getSnapshot().status).toBe('reconnecting');
+		transport.last.sink.opened();
+		expect(connection.getSnapshot()).toMatchObject({ status: 'live', continuity: 'unknown' });
+		expect(received).toEqual(['a']);
+	});
+
+	it('S38 a resync event of a superseded attempt is ignored', () => {
+		const resync = vi.fn(async () => {});
+		const { transport, connection } = setup({ resync });
+		connection.start();
+		const first = transport.last;
+		first.sink.opened();
+		first.sink.failed(retryable());
+		first.sink.message('', { event: 'resync' });
+		expect(resync).not.toHaveBeenCalled();
+		expect(connection.getSnapshot().status).toBe('reconnecting');
+	});
+
 	it('S20 a resumed reconnect skips the resync', () => {
 		const resync = vi.fn(async () => {});
 		const { transport, connection } = setup({ resync });

@@ -8,6 +8,7 @@ import type {
 	TransportConnection,
 	TransportSink
 } from '../transports/types.js';
+import { EVENTS } from '../protocol.js';
 import { createOutbox } from './outbox.js';
 import {
 	IDLE_CONNECTION_STATE,
@@ -254,6 +255,20 @@ export function createConnection<In = unknown>(options: ConnectionOptions<In>): 
 			opened: (info = {}) => dispatch({ type: 'opened', attemptId, info }),
 			message(data, meta = {}) {
 				if (!isCurrent(attemptId)) return;
+				if (meta.event === EVENTS.resync) {
+					// The server may have lost events for this client. With a resync function the id
+					// still marks where to resume, and the fetched list covers what came before; without
+					// one the stream starts over from nothing, with the server's snapshot.
+					if (resync) {
+						if (meta.id !== undefined) keepEventId(meta.id);
+					} else {
+						lastEventId = undefined;
+						validator = undefined;
+					}
+					dispatch({ type: 'message', attemptId });
+					dispatch({ type: 'resync-asked', attemptId });
+					return;
+				}
 				// Per the SSE spec an id persists across id-less events and an empty id resets it.
 				if (meta.id !== undefined) keepEventId(meta.id);
 				dispatch({ type: 'message', attemptId });

@@ -77,7 +77,9 @@ export type ConnectionEvent =
 	| { type: 'timer'; timer: TimerName }
 	| { type: 'network'; online: boolean }
 	| { type: 'visibility'; visible: boolean }
-	| { type: 'resynced'; attemptId: number; ok: boolean };
+	| { type: 'resynced'; attemptId: number; ok: boolean }
+	/** The server says this client may have missed events (a `resync` event). */
+	| { type: 'resync-asked'; attemptId: number };
 
 export type ConnectionEffect =
 	| { type: 'open'; attemptId: number; n: number }
@@ -300,6 +302,24 @@ export function transition(
 		case 'resynced': {
 			if (!current(state, event.attemptId) || !isUp(state)) return same(state);
 			return same({ ...state, continuity: event.ok ? 'resynced' : 'unknown' });
+		}
+
+		case 'resync-asked': {
+			if (!current(state, event.attemptId) || !isUp(state)) return same(state);
+			if (ctx.canResync) {
+				return {
+					state: { ...state, continuity: 'unknown' },
+					effects: [{ type: 'gap' }, { type: 'resync', attemptId: state.attemptId }]
+				};
+			}
+			// Nothing to fetch the list with: open the stream again from nothing, and the server
+			// sends its snapshot.
+			const closed = closeAttempt(state);
+			const reopened = begin(closed.state, ctx, 'reconnecting');
+			return {
+				state: reopened.state,
+				effects: [...closed.effects, ...cancel(['silence', 'uptime']), ...reopened.effects]
+			};
 		}
 	}
 }
