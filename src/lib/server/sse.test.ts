@@ -1,5 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createEventLog, sseResponse, type SseEvent, type SseResponseOptions } from './index.js';
+import {
+	createEventLog,
+	sseResponse,
+	type EventLog,
+	type LoggedEvent,
+	type SseEvent,
+	type SseResponseOptions
+} from './index.js';
 
 const URL_ = 'http://localhost/events';
 
@@ -140,6 +147,151 @@ describe('createEventLog', () => {
 		expect(log.lastId).toBe(0);
 		expect(log.since(0)).toEqual([]);
 		expect(listener).not.toHaveBeenCalled();
+	});
+});
+
+/**
+ * A log kept elsewhere (as on Redis): string ids `e:<n>`, a replay that answers when the test says,
+ * and an ordering of its own.
+ */
+function remoteLog() {
+	const events: LoggedEvent<string>[] = [];
+	const listeners = new Set<(event: LoggedEvent<string>) => void>();
+	const replies: Array<() => void> = [];
+	let available = true;
+	let failing: Error | undefined;
+	const n = (id: string | number) => Number(String(id).slice(2));
+	const log: EventLog<LoggedEvent<string>> & {
+		push(event: Omit<SseEvent, 'id'>): LoggedEvent<string>;
+		tell(event: LoggedEvent<string>): void;
+		answer(): void;
+		available: boolean;
+		fail(error: Error): void;
+	} = {
+		async append(event) {
+			return log.push(event);
+		},
+		push(event) {
+			const logged = { ...event, id: `e:${events.length + 1}` };
+			events.push(logged);
+			for (const listener of listeners) listener(logged);
+			return logged;
+		},
+		tell: (event) => listeners.forEach((listener) => listener(event)),
+		since(lastEventId) {
+			return new Promise((resolve, reject) =>
+				replies.push(() =>
+					failing
+						? reject(failing)
+						: resolve(
+								/^e:\d+$/.test(String(lastEventId)) ? events.slice(n(lastEventId)) : undefined
+							)
+				)
+			);
+		},
+		answer: () => replies.shift()?.(),
+		subscribe(listener) {
+			listeners.add(listener);
+			return () => void listeners.delete(listener);
+		},
+		get lastId() {
+			return `e:${events.length}`;
+		},
+		epoch: 'e',
+		get listeners() {
+			return listeners.size;
+		},
+		get available() {
+			return available;
+		},
+		set available(value) {
+			available = value;
+		},
+		fail: (error) => void (failing = error),
+		compare: (a, b) => n(a) - n(b)
+	};
+	return log;
+}
+
+describe('sseResponse with a log kept elsewhere', () => {
+	it("S37 holds live events back while the replay is fetched, dropping those it covers by the log's order", async () => {
+		const log = remoteLog();
+		for (let i = 1; i <= 3; i++) log.push({ event: 'upsert', data: i });
+		const initial = vi.fn(() => ({ id: log.lastId, event: 'snapshot', data: [] }));
+		const { read } = open({ log, initial, lastEventId: 'e:1' });
+		// Appended after the stream subscribed and before the replay was read: in both.
+		log.push({ event: 'upsert', data: 4 });
+		expect((await read()).text).toBe('');
+		log.answer();
+		log.push({ event: 'upsert', data: 5 });
+		const { events } = await read();
+		expect(initial).not.toHaveBeenCalled();
+		expect(ids(events)).toEqual(['e:2', 'e:3', 'e:4', 'e:5']);
+	});
+
+	it('S38 a resync event always goes out, even one the replay seems to cover', async () => {
+		const log = remoteLog();
+		log.push({ data: 1 });
+		log.push({ data: 2 });
+		const { read } = open({ log, initial: () => undefined, lastEventId: 'e:0' });
+		log.tell({ id: 'e:1', event: 'resync', data: { reason: 'epoch' } });
+		log.answer();
+		const { events } = await read();
+		expect(events.map((e) => `${e.id} ${e.event ?? ''}`)).toEqual(['e:1 ', 'e:2 ', 'e:1 resync']);
+	});
+
+	it('S39 sends the snapshot for an id the log does not know, after it answers', async () => {
+		const log = remoteLog();
+		log.push({ data: 1 });
+		const { read } = open({
+			log,
+			initial: () => ({ id: log.lastId, event: 'snapshot', data: 'all' }),
+			lastEventId: 'garbage'
+		});
+		log.answer();
+		const { events } = await read();
+		expect(events.map((e) => `${e.id} ${e.event}`)).toEqual(['e:1 snapshot']);
+	});
+
+	it('ends the stream cleanly when the replay cannot be read, leaving nothing subscribed', async () => {
+		const log = remoteLog();
+		log.fail(new Error('connection lost'));
+		const { read, timers } = open({ log, initial: () => undefined, lastEventId: 'e:0' });
+		log.answer();
+		const state = await read();
+		expect(state.done).toBe(true);
+		expect(state.error).toBeUndefined();
+		expect(state.text).not.toContain('connection lost');
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+	});
+
+	it('answers 503 with Retry-After while the log is unavailable, subscribing nothing', async () => {
+		const log = remoteLog();
+		log.available = false;
+		const initial = vi.fn(() => undefined);
+		const response = sseResponse({ request: new Request(URL_), log, initial });
+		expect(response.status).toBe(503);
+		expect(response.headers.get('Retry-After')).toBe('2');
+		expect(response.headers.get('Content-Type')).toMatch(/^text\/plain/);
+		expect(await response.text()).toMatch(/unavailable/);
+		const later = sseResponse({
+			request: new Request(URL_),
+			log,
+			retryAfter: 4.2,
+			headers: { 'X-Node': 'b' }
+		});
+		expect([later.headers.get('Retry-After'), later.headers.get('X-Node')]).toEqual(['5', 'b']);
+		expect(initial).not.toHaveBeenCalled();
+		expect(log.listeners).toBe(0);
+		log.available = true;
+		const opened = sseResponse({ request: new Request(URL_), log, heartbeat: 0 });
+		expect(opened.status).toBe(200);
+		await opened.body!.cancel();
+		expect(log.listeners).toBe(0);
+		expect(() => sseResponse({ request: new Request(URL_), log, retryAfter: -1 })).toThrow(
+			/`retryAfter`/
+		);
 	});
 });
 
