@@ -77,8 +77,12 @@ export interface RedisEventLog extends EventLog<LoggedEvent<string>> {
 	 * malformed, of another epoch, or whose entry was trimmed; rejects when Redis is unreachable.
 	 */
 	since(lastEventId: string | number): Promise<LoggedEvent<string>[] | undefined>;
-	/** Resolves once Redis answered and the epoch is known; rejects with `close()`. */
-	ready(): Promise<void>;
+	/**
+	 * Resolves once Redis answered and the epoch is known. Rejects when that takes longer than
+	 * `wait` ms (the log keeps trying in the background: call it again), or the log was closed.
+	 * @param wait @defaultValue `timeout`, at least 5000
+	 */
+	ready(wait?: number): Promise<void>;
 	/** Whether Redis answers now (a `PING`), for a health check endpoint. */
 	health(): Promise<RedisLogHealth>;
 	/** Stops the reader and closes its connection (and the client, if the log created it). */
@@ -445,7 +449,11 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 			} catch (error) {
 				if (closed) return;
 				lost(error);
-				await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+				await new Promise((resolve) => {
+					// The backoff alone must not keep the process alive.
+					const timer = setTimeout(resolve, delay * (0.5 + Math.random()));
+					(timer as { unref?: () => void }).unref?.();
+				});
 				delay = Math.min(delay * 2, 2000);
 			}
 		}
@@ -499,7 +507,16 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 			listeners.add(entry);
 			return () => void listeners.delete(entry);
 		},
-		ready: () => readyPromise,
+		ready(wait = Math.max(timeout, 5000)) {
+			if (up || closed) return readyPromise;
+			return withTimeout(readyPromise, wait).catch((error: unknown) => {
+				throw error instanceof Unreachable
+					? new Unreachable(
+							`Redis is unreachable (${key})${lastError ? `: ${lastError}` : ''}; the log keeps trying`
+						)
+					: error;
+			});
+		},
 		async health() {
 			try {
 				await command(['PING']);

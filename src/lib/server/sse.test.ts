@@ -163,6 +163,7 @@ function remoteLog() {
 	const n = (id: string | number) => Number(String(id).slice(2));
 	const log: EventLog<LoggedEvent<string>> & {
 		push(event: Omit<SseEvent, 'id'>): LoggedEvent<string>;
+		store(event: Omit<SseEvent, 'id'>): LoggedEvent<string>;
 		tell(event: LoggedEvent<string>): void;
 		answer(): void;
 		available: boolean;
@@ -172,9 +173,13 @@ function remoteLog() {
 			return log.push(event);
 		},
 		push(event) {
+			const logged = log.store(event);
+			for (const listener of listeners) listener(logged);
+			return logged;
+		},
+		store(event) {
 			const logged = { ...event, id: `e:${events.length + 1}` };
 			events.push(logged);
-			for (const listener of listeners) listener(logged);
 			return logged;
 		},
 		tell: (event) => listeners.forEach((listener) => listener(event)),
@@ -227,6 +232,21 @@ describe('sseResponse with a log kept elsewhere', () => {
 		const { events } = await read();
 		expect(initial).not.toHaveBeenCalled();
 		expect(ids(events)).toEqual(['e:2', 'e:3', 'e:4', 'e:5']);
+	});
+
+	it("S37 a reader behind the replay: what it delivers later, up to the replay's end, is not sent twice", async () => {
+		const log = remoteLog();
+		log.push({ data: 1 });
+		const { read } = open({ log, initial: () => undefined, lastEventId: 'e:1' });
+		// Appended elsewhere: in the store, where the replay reads them, before this process's
+		// reader has delivered them.
+		const late = [log.store({ data: 2 }), log.store({ data: 3 })];
+		log.answer();
+		expect(ids((await read()).events)).toEqual(['e:2', 'e:3']);
+		for (const event of late) log.tell(event);
+		log.push({ data: 4 });
+		log.tell({ id: 'e:2', event: 'resync', data: { reason: 'lost' } });
+		expect(ids((await read()).events)).toEqual(['e:2', 'e:3', 'e:4', 'e:2']);
 	});
 
 	it('S38 a resync event always goes out, even one the replay seems to cover', async () => {

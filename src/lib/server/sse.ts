@@ -401,10 +401,27 @@ export function sseResponse(options: SseResponseOptions): Response {
 			fail(error);
 		}
 	};
+	/**
+	 * The highest id the replay or `initial` sent. A log's reader may still be delivering events
+	 * up to it after the stream opened (a replay read from a shared store can be ahead of this
+	 * process's reader): they are dropped until the first event past it.
+	 */
+	let floor: string | number | undefined;
+	const covered = (event: SseEvent) =>
+		floor !== undefined &&
+		event.id !== undefined &&
+		// A resync always goes out: it says the log itself may be missing events.
+		event.event !== EVENTS.resync &&
+		!isAfter(event.id, floor);
 	const send = (event: SseEvent) => {
 		const frame = encode(event); // throws to the sender for an invalid event
-		if (pending) pending.push({ event, frame });
-		else writeEvent(event, frame);
+		if (pending) return void pending.push({ event, frame });
+		if (floor !== undefined) {
+			if (covered(event)) return;
+			// A log delivers in order: nothing after this one can be covered.
+			if (event.id !== undefined && event.event !== EVENTS.resync) floor = undefined;
+		}
+		writeEvent(event, frame);
 	};
 	/** Writes the replay or `initial`, then the live events held back meanwhile. */
 	const flush = (first: Initial, after?: string | number) => {
@@ -416,12 +433,10 @@ export function sseResponse(options: SseResponseOptions): Response {
 			const { id } = event;
 			if (id !== undefined && (after === undefined || isAfter(id, after))) after = id;
 		}
-		for (const { event, frame } of held) {
-			// A resync always goes out: it says the log itself may be missing events.
-			const { id } = event;
-			const covered = id !== undefined && after !== undefined && !isAfter(id, after);
-			if (!covered || event.event === EVENTS.resync) writeEvent(event, frame);
-		}
+		floor = after;
+		for (const { event, frame } of held) if (!covered(event)) writeEvent(event, frame);
+		// A custom source promises no order: only a log's later events are checked.
+		if (!log) floor = undefined;
 		// Announce the heartbeat now; without one, still send a first byte: headers often leave
 		// only with it, and the client should see the stream open now.
 		if (heartbeat > 0) write(ping);
