@@ -80,11 +80,22 @@ function packagesReached(entry) {
 	return packages;
 }
 
-const optionalPeers = ['socket.io-client', 'msw'];
-for (const entry of ['dist/index.js', 'dist/core/index.js', 'dist/server/index.js']) {
-	const reached = packagesReached(entry);
+const optionalPeers = ['socket.io-client', 'msw', 'redis'];
+/** What an entry may import, where it is narrower than "anything but an optional peer". */
+const only = {
 	// The server helper runs on any Fetch-API server: no packages at all, not even Node's.
-	const allowed = entry === 'dist/server/index.js' ? [] : [...reached];
+	'dist/server/index.js': [],
+	// The Redis log runs on Node; its client is the application's, or loaded only for `url`.
+	'dist/server/redis.js': ['node:crypto']
+};
+for (const entry of [
+	'dist/index.js',
+	'dist/core/index.js',
+	'dist/server/index.js',
+	'dist/server/redis.js'
+]) {
+	const reached = packagesReached(entry);
+	const allowed = only[/** @type {keyof typeof only} */ (entry)] ?? [...reached];
 	const leaked = [
 		...optionalPeers.filter((name) => reached.has(name)),
 		...[...reached].filter((name) => !allowed.includes(name))
