@@ -94,6 +94,7 @@ export interface RedisEventLog extends EventLog<LoggedEvent<string>> {
 }
 
 const ID = /^([A-Za-z0-9_-]{1,64}):(\d{1,20})-(\d{1,20})$/;
+const MAX_PART = 2n ** 64n - 1n;
 
 /**
  * Makes sure the stream has an epoch and at least one entry (a marker, `m`), and returns the
@@ -489,8 +490,23 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 		async since(lastEventId) {
 			const match = ID.exec(String(lastEventId));
 			if (!match || epoch === undefined || match[1] !== epoch) return undefined;
+			// Redis refuses parts past 64 bits: such an id is not one of this log's.
+			if (BigInt(match[2]!) > MAX_PART || BigInt(match[3]!) > MAX_PART) return undefined;
 			const streamId = `${match[2]}-${match[3]}`;
-			const reply = await command(['XRANGE', key, streamId, '+', 'COUNT', String(limit + 2)]);
+			let reply: unknown;
+			try {
+				reply = await command(['XRANGE', key, streamId, '+', 'COUNT', String(limit + 2)]);
+			} catch (error) {
+				if (error instanceof Unreachable) throw error;
+				// Redis answered with an error (the key holds something else?): a snapshot, not a loop
+				// of failing reconnects.
+				onError(
+					new Error(
+						`Could not replay from ${key}: ${error instanceof Error ? error.message : String(error)}`
+					)
+				);
+				return undefined;
+			}
 			const entries = entriesOf(reply);
 			// The client's own entry must still be there: if it was trimmed, so may be what followed.
 			if (entries[0]?.id !== streamId || entries.length > limit + 1) return undefined;
