@@ -81,7 +81,10 @@ function packagesReached(entry) {
 }
 
 const optionalPeers = ['socket.io-client', 'msw', 'redis'];
-/** What an entry may import, where it is narrower than "anything but an optional peer". */
+/**
+ * What an entry may import, where it is narrower than "anything but an optional peer".
+ * @type {Record<string, string[]>}
+ */
 const only = {
 	// The server helper runs on any Fetch-API server: no packages at all, not even Node's.
 	'dist/server/index.js': [],
@@ -95,7 +98,7 @@ for (const entry of [
 	'dist/server/redis.js'
 ]) {
 	const reached = packagesReached(entry);
-	const allowed = only[/** @type {keyof typeof only} */ (entry)] ?? [...reached];
+	const allowed = only[entry] ?? [...reached];
 	const leaked = [
 		...optionalPeers.filter((name) => reached.has(name)),
 		...[...reached].filter((name) => !allowed.includes(name))
