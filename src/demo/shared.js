@@ -26,6 +26,38 @@ export function taskStore() {
 	return store;
 }
 
+/** Where this process's change log lives (see `events.js`), once the routes have opened it. */
+export const EVENTS = Symbol.for('svelte-realtime-kit.demo.events');
+const RESYNC = Symbol.for('svelte-realtime-kit.demo.resync');
+
+/**
+ * Who to tell when the shared change log says this process may have missed changes (Redis came
+ * back empty, or entries were lost): the socket server adds itself here and tells its own clients
+ * to fetch the list again. On `globalThis`, like the store: the socket server is loaded by the
+ * server entry, the log by the bundled routes, in either order.
+ * @returns {Set<(reason: string) => void>}
+ */
+export function resyncListeners() {
+	const holder = /** @type {Record<symbol, Set<(reason: string) => void> | undefined>} */ (
+		/** @type {unknown} */ (globalThis)
+	);
+	return (holder[RESYNC] ??= new Set());
+}
+
+/**
+ * Closes this process's change log if the routes opened one (on shutdown: stops its Redis reader),
+ * giving up after `ms` so that a Redis that does not answer cannot hold the exit.
+ * @param {number} [ms]
+ */
+export async function closeTaskEvents(ms = 2000) {
+	const holder = /** @type {Record<symbol, { close(): Promise<void> } | undefined>} */ (
+		/** @type {unknown} */ (globalThis)
+	);
+	const events = holder[EVENTS];
+	if (!events) return;
+	await Promise.race([events.close().catch(() => {}), pause(ms)]);
+}
+
 /** Waits `ms` milliseconds (the `slow` fault switch). @param {number} ms */
 export const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

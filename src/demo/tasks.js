@@ -1,6 +1,8 @@
 // The demo's data: a `tasks` table in SQLite (better-sqlite3), created and seeded on first run,
 // and an in-process change feed that the SSE route and the socket.io server both follow.
 // Plain JavaScript so that the production server entry (`demo/server.js`) can load it as is.
+// Several processes may share one database file (`npm run demo:cluster`): WAL lets them read
+// while one writes, and every write waits its turn (busy_timeout, immediate transactions).
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,10 +27,26 @@ const SEED = [
 	['t-107', 'Answer the accessibility audit', 'Barbara Liskov', false]
 ];
 
+/**
+ * How long a write waits for another process's write to finish before failing with SQLITE_BUSY.
+ * One change holds the lock for well under a millisecond; this only has to outlast a burst.
+ * (better-sqlite3's default is the same; set here because several processes depend on it.)
+ */
+const BUSY_TIMEOUT_MS = 5000;
+
 /** @param {Database.Database} db */
 function open(db) {
+	// First, so that even switching to WAL waits for a process that is doing the same.
+	db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
 	db.pragma('journal_mode = WAL');
 	db.pragma('synchronous = FULL');
+	// One immediate transaction (the write lock first): two processes starting on a new file
+	// must not both find it unseeded and both seed it.
+	db.transaction(() => createAndSeed(db)).immediate();
+}
+
+/** @param {Database.Database} db */
+function createAndSeed(db) {
 	db.exec(`
 		CREATE TABLE IF NOT EXISTS tasks (
 			id TEXT PRIMARY KEY,
@@ -50,18 +68,16 @@ function open(db) {
 		const insert = db.prepare(
 			`INSERT INTO tasks (id, title, actor, done, version, updated_at) VALUES (?, ?, ?, ?, 1, ?)`
 		);
-		db.transaction(() => {
-			SEED.forEach(([id, title, actor, done], i) =>
-				insert.run(
-					id,
-					title,
-					actor,
-					done ? 1 : 0,
-					new Date(Date.now() - (i + 1) * 7 * 60_000).toISOString()
-				)
-			);
-			db.prepare(`INSERT INTO meta (key, value) VALUES ('revision', 1)`).run();
-		})();
+		SEED.forEach(([id, title, actor, done], i) =>
+			insert.run(
+				id,
+				title,
+				actor,
+				done ? 1 : 0,
+				new Date(Date.now() - (i + 1) * 7 * 60_000).toISOString()
+			)
+		);
+		db.prepare(`INSERT INTO meta (key, value) VALUES ('revision', 1)`).run();
 	}
 }
 
@@ -107,7 +123,7 @@ function createTaskStore(path) {
 	 * @param {string} [mutationId]
 	 * @returns {{ task: Task; revision: number; replayed: boolean }}
 	 */
-	const applyChange = db.transaction((id, change, actor, mutationId) => {
+	const applyTransaction = db.transaction((id, change, actor, mutationId) => {
 		if (mutationId) {
 			const before = /** @type {{ task_id: string; revision: number } | undefined} */ (
 				seen.get(mutationId)
@@ -130,6 +146,11 @@ function createTaskStore(path) {
 		if (mutationId) remember.run(mutationId, id, revision);
 		return { task: toTask(row), revision, replayed: false };
 	});
+	// Immediate: the write lock is taken before the first read. A deferred transaction that has
+	// read while another process commits cannot become a writer (SQLITE_BUSY at once, without
+	// waiting for busy_timeout), since what it read is no longer the latest.
+	/** @param {Parameters<typeof applyTransaction>} args */
+	const applyChange = (...args) => applyTransaction.immediate(...args);
 
 	return {
 		db,

@@ -27,8 +27,16 @@ export function tempDatabase(): { path: string; remove(): void } {
 	};
 }
 
-export function startDemo(database: string, port = 0): Promise<DemoServer> {
-	return start(['src/demo/server.js'], database, port, /Demo on (http:\/\/[\d.]+:\d+)\//);
+/**
+ * `src/demo/server.js` over the built app. `env` adds to or overrides the server's variables
+ * (`REDIS_URL` for a node of a cluster).
+ */
+export function startDemo(
+	database: string,
+	port = 0,
+	env: Record<string, string> = {}
+): Promise<DemoServer> {
+	return start(['src/demo/server.js'], database, port, /Demo on (http:\/\/[\d.]+:\d+)\//, env);
 }
 
 /** `vite preview` (what `vite build` suggests) on a free port. */
@@ -50,6 +58,20 @@ export async function startPreview(database: string): Promise<DemoServer> {
 	);
 }
 
+// Servers still running when the test process exits (a test that failed before its afterAll).
+const running = new Set<ChildProcess>();
+let exitHooked = false;
+function killOnExit(child: ChildProcess) {
+	if (!exitHooked) {
+		exitHooked = true;
+		process.on('exit', () => {
+			for (const server of running) server.kill('SIGKILL');
+		});
+	}
+	running.add(child);
+	child.once('exit', () => running.delete(child));
+}
+
 function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = createServer();
@@ -65,7 +87,8 @@ async function start(
 	args: string[],
 	database: string,
 	port: number,
-	ready: RegExp
+	ready: RegExp,
+	env: Record<string, string> = {}
 ): Promise<DemoServer> {
 	// Not Vitest's variables: the servers would take themselves for a test run (the Vite plugin that
 	// attaches socket.io skips test runs).
@@ -83,10 +106,12 @@ async function start(
 			DEMO_ADMIN: '1',
 			DEMO_FAULTS: '',
 			DEMO_SECRET: TEST_SECRET,
-			NO_COLOR: '1'
+			NO_COLOR: '1',
+			...env
 		},
 		stdio: ['ignore', 'pipe', 'pipe']
 	});
+	killOnExit(child);
 	let output = '';
 	const origin = await new Promise<string>((resolve, reject) => {
 		const timer = setTimeout(() => {
