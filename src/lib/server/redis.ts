@@ -397,7 +397,8 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 		let delay = 100;
 		try {
 			if (!base) {
-				// A variable specifier: bundlers leave the optional peer alone unless `url` is used.
+				// A variable specifier: the optional peer need not be installed to build an app that
+				// passes its own `client`; it is loaded only for `url`.
 				const peer = 'redis';
 				const loaded: unknown = await import(/* @vite-ignore */ peer).catch(() => {
 					throw new Error(
