@@ -350,6 +350,28 @@ describe('sseResponse', () => {
 		);
 	});
 
+	it('sends the events of one turn as one chunk, and what was written before the end', async () => {
+		const log = createEventLog();
+		const serverStop = new AbortController();
+		const response = sseResponse({
+			request: new Request(URL_),
+			log,
+			heartbeat: 0,
+			signal: serverStop.signal,
+			timers: fakeTimers()
+		});
+		const reader = response.body!.getReader();
+		const decoder = new TextDecoder();
+		expect(decoder.decode((await reader.read()).value)).toBe(': ping\n\n');
+		for (let i = 1; i <= 3; i++) log.append({ data: i });
+		const burst = decoder.decode((await reader.read()).value);
+		expect(parse(burst).map((f) => f.id)).toEqual(['1', '2', '3']);
+		log.append({ data: 4 });
+		serverStop.abort();
+		expect(parse(decoder.decode((await reader.read()).value)).map((f) => f.id)).toEqual(['4']);
+		expect((await reader.read()).done).toBe(true);
+	});
+
 	it('splits multi-line string data into data lines, and sends undefined data as an empty line', async () => {
 		let send!: (event: SseEvent) => void;
 		const { read } = open({ subscribe: (s) => ((send = s), () => {}) });

@@ -355,14 +355,36 @@ export function sseResponse(options: SseResponseOptions): Response {
 	let unsubscribe: (() => void) | undefined;
 	let interval: unknown;
 
-	const write = (frame: Uint8Array) => {
-		if (released) return;
+	/**
+	 * Frames written in this turn, sent as one chunk at its end: a burst of events (a log's reader
+	 * delivers a batch at once) costs each stream one write, not one per event.
+	 */
+	let batch: Uint8Array[] = [];
+	const chunk = () => {
+		const frames = batch;
+		batch = [];
+		if (frames.length < 2) return frames[0];
+		const joined = new Uint8Array(frames.reduce((total, frame) => total + frame.length, 0));
+		let at = 0;
+		for (const frame of frames) {
+			joined.set(frame, at);
+			at += frame.length;
+		}
+		return joined;
+	};
+	const drain = () => {
+		const bytes = chunk();
+		if (released || !bytes) return;
 		try {
-			controller.enqueue(frame);
-			wrote = true;
+			controller.enqueue(bytes);
 		} catch {
 			release();
 		}
+	};
+	const write = (frame: Uint8Array) => {
+		if (released) return;
+		wrote = true;
+		if (batch.push(frame) === 1) queueMicrotask(drain);
 	};
 	function release() {
 		if (released) return;
@@ -377,6 +399,13 @@ export function sseResponse(options: SseResponseOptions): Response {
 		try {
 			unsubscribe?.();
 		} finally {
+			try {
+				// What was written before the end still goes out (a server shutting down).
+				const rest = chunk();
+				if (rest) controller.enqueue(rest);
+			} catch {
+				// Cancelled or failed: nobody reads it.
+			}
 			try {
 				controller.close();
 			} catch {
