@@ -17,7 +17,8 @@ export const benchmarks = {
 	P8: { title: 'WebSocket blocked, fallback', load: () => import('./p8-fallback.js') },
 	P9: { title: 'Polling an unchanged list', load: () => import('./p9-polling.js') },
 	P10: { title: 'Connections for several tabs (Chromium)', load: () => import('./p10-tabs.js') },
-	P11: { title: 'Leader tab lost, handoff (Chromium)', load: () => import('./p11-handoff.js') }
+	P11: { title: 'Leader tab lost, handoff (Chromium)', load: () => import('./p11-handoff.js') },
+	P12: { title: 'Fan-out across two nodes (Redis)', load: () => import('./p12-fanout.js') }
 };
 
 const RESULTS_JSON = 'bench/results.json';
