@@ -157,8 +157,16 @@ async function resyncScenario(fault: (redis: RedisServer) => Promise<unknown>) {
 
 describe('S58–S59 Redis loses the stream under live clients', () => {
 	it('S38 S58 Redis restarted empty mid-stream: every client gets a resync and converges to the list', async () => {
-		const { engines } = await resyncScenario((redis) => redis.restart());
-		console.info(`S58 resyncs per engine: ${engines.map((e) => e.resyncs).join(', ')}`);
+		const { engines, raw } = await resyncScenario((redis) => redis.restart());
+		const reasons = raw.map((reader) =>
+			reader.events
+				.filter((event) => event.event === 'resync')
+				.map((event) => (JSON.parse(event.data) as { reason: string }).reason)
+				.join('+')
+		);
+		console.info(
+			`S58 resyncs per engine: ${engines.map((e) => e.resyncs).join(', ')}; resync events per node: ${reasons.join(', ')}`
+		);
 	});
 
 	it('S38 S59 FLUSHALL mid-stream: every client gets a resync and converges to the list', async () => {

@@ -237,7 +237,9 @@ export function openRaw(
 	} = {}
 ): Promise<RawAttempt> {
 	const controller = new AbortController();
-	options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+	const abort = () => controller.abort();
+	if (options.signal?.aborted) controller.abort();
+	options.signal?.addEventListener('abort', abort, { once: true });
 	const attempt: RawAttempt = {
 		node: node.name,
 		status: 0,
@@ -281,6 +283,9 @@ export function openRaw(
 			attempt.end = cut ? 'cut' : 'done';
 		} catch {
 			attempt.end = cut ? 'cut' : attempt.status === 0 ? 'refused' : 'error';
+		} finally {
+			// Many attempts share one outside signal: leave no listener on it.
+			options.signal?.removeEventListener('abort', abort);
 		}
 		return attempt;
 	})();
