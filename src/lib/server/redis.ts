@@ -346,6 +346,9 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 		} else if (now !== epoch) {
 			epoch = now;
 			position = last;
+			// Every process's reader finds the new epoch and resyncs its clients: a failed append
+			// is covered without a marker of its own.
+			owed = false;
 			resync('epoch');
 		} else if (!up) {
 			// Back after an outage in the same epoch: catch up from our position if its entry is
@@ -381,16 +384,30 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 		lastError = message;
 	}
 
-	async function connect(client: RedisClientLike) {
+	/** Ends a connection the log opened, whatever state it is in. */
+	async function shut(client: RedisClientLike | undefined) {
+		if (!client) return;
+		try {
+			if (client.destroy) client.destroy();
+			else await client.disconnect?.();
+		} catch {
+			// not open, or already closed
+		}
+	}
+
+	async function connect(client: RedisClientLike, ours: boolean) {
 		client.on('error', () => {
 			// Reported through the reader's failures, once per outage; node-redis reconnects.
 		});
 		if (!client.isOpen) await client.connect();
+		// Connected only after close(): nobody will use it.
+		if (closed && ours) await shut(client);
 	}
 
 	function openReader(from: RedisClientLike) {
+		if (closed) return;
 		reader = from.duplicate({ disableOfflineQueue: true });
-		void connect(reader).catch(lost);
+		void connect(reader, true).catch(lost);
 	}
 
 	async function run() {
@@ -408,9 +425,10 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 				const { createClient } = loaded as {
 					createClient(options: { url: string }): RedisClientLike;
 				};
+				if (closed) return;
 				base = createClient({ url: options.url! });
 			}
-			void connect(base).catch(lost);
+			void connect(base, owned).catch(lost);
 			openReader(base);
 		} catch (error) {
 			closed = true;
@@ -561,15 +579,6 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 			closed = true;
 			up = false;
 			settleReady?.reject(new Error(`The event log on ${key} was closed`));
-			const shut = async (client: RedisClientLike | undefined) => {
-				if (!client?.isOpen) return;
-				try {
-					if (client.destroy) client.destroy();
-					else await client.disconnect?.();
-				} catch {
-					// already closed
-				}
-			};
 			await shut(reader);
 			if (owned) await shut(base);
 		},
