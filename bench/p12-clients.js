@@ -191,7 +191,8 @@ for (const [target, { port, count }] of targets.entries()) {
 
 process.on('message', (/** @type {any} */ message) => {
 	if (message.type === 'status') {
-		send({ type: 'status', connected, warm, complete, clients: clients.length });
+		const received = clients.reduce((sum, c) => sum + c.received, 0);
+		send({ type: 'status', connected, warm, complete, received, clients: clients.length });
 	} else if (message.type === 'report') {
 		const cpu = process.cpuUsage();
 		send({

@@ -36,6 +36,8 @@ const PAYLOAD = 100;
 const ROUNDS = 3;
 /** How long the clients may take to receive everything after the writer is done. */
 const DRAIN_MS = 20_000;
+/** …or until no client has received anything for this long. */
+const STALL_MS = 3000;
 const BASELINE = '@socket.io/redis-adapter 8.3.0 (pub/sub) + socket.io-client, WebSocket';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -206,7 +208,8 @@ async function runSide(mode, redisUrl, key) {
 			return {
 				connected: all.reduce((s, m) => s + m.connected, 0),
 				warm: all.reduce((s, m) => s + m.warm, 0),
-				complete: all.reduce((s, m) => s + m.complete, 0)
+				complete: all.reduce((s, m) => s + m.complete, 0),
+				received: all.reduce((s, m) => s + m.received, 0)
 			};
 		};
 		const connectStart = performance.now();
@@ -254,9 +257,16 @@ async function runSide(mode, redisUrl, key) {
 			if (written.failed) writeFailures[name] = written.failed;
 			writeFailure ??= written.failure;
 		}
+		// Until every client has every event, or nothing more arrived for STALL_MS (events that
+		// never left the writer's node), at most DRAIN_MS.
 		let drained = false;
+		let received = -1;
+		let progressAt = performance.now();
 		for (const end = performance.now() + DRAIN_MS; !drained && performance.now() < end;) {
-			drained = (await status()).complete >= CLIENTS;
+			const s = await status();
+			drained = s.complete >= CLIENTS;
+			if (s.received !== received) [received, progressAt] = [s.received, performance.now()];
+			else if (performance.now() - progressAt > STALL_MS) break;
 			if (!drained) await sleep(50);
 		}
 
@@ -472,7 +482,7 @@ export default async function run() {
 		`Kit: sseResponse({ request, log, initial }) on createRedisEventLog (node-redis 6 client, XADD by script, one XREAD BLOCK reader per node). Its clients are raw SSE streams (http.get and a minimal frame parser), as cheap a client as can be, so the client side is not what is measured; socket.io's are socket.io-client 4 with transports: ['websocket'], which costs more per message (WebSocket frame, engine.io and socket.io packet decoding). socket.io: new Server() with createAdapter(pub, sub) of @socket.io/redis-adapter 8.3.0 (node-redis clients, PUBLISH/PSUBSCRIBE).`,
 		`The writer runs in node A: log.append({ event: 'e', data }) for the kit, io.emit('e', data) for socket.io. Node A's clients get the kit's events back from Redis (the log's reader), socket.io's directly (io.emit writes to local sockets before it publishes): for socket.io only node B's half crosses Redis.`,
 		`Each event is { s: number, t: send time, p: ${PAYLOAD} bytes of padding }; the send time is epoch ms with sub-ms precision (performance.timeOrigin + performance.now(), one clock for every process of the machine), taken just before append/emit. Latency = the time the client's handler has the parsed event − t, over every delivery to every client.`,
-		`Per side and round: connect ${CLIENTS} clients; warm up (an event every 50 ms until every client has one, then 1 s at ${WARM_RATE}/s); then, each after a ${PAUSE_MS / 1000} s pause, ${light.count} events at ${light.rate}/s, ${steady.count} at ${steady.rate}/s, and ${burst.count} appended/emitted in one go. Events per second = deliveries ÷ (last receive − first send) of the phase. A client has a gap if it skipped a number or did not get all ${TOTAL} within ${DRAIN_MS / 1000} s of the last send.`,
+		`Per side and round: connect ${CLIENTS} clients; warm up (an event every 50 ms until every client has one, then 1 s at ${WARM_RATE}/s); then, each after a ${PAUSE_MS / 1000} s pause, ${light.count} events at ${light.rate}/s, ${steady.count} at ${steady.rate}/s, and ${burst.count} appended/emitted in one go. Events per second = deliveries ÷ (last receive − first send) of the phase. A client has a gap if it skipped a number or did not get all ${TOTAL} by the end (${DRAIN_MS / 1000} s after the last send, or ${STALL_MS / 1000} s after the last delivery to any client).`,
 		`${ROUNDS} rounds, the order alternating (kit first in odd rounds); each row shows the median of its ${ROUNDS} rounds per side (the gap row: the worst round). ${steady.rate} events/s is ${(steady.rate * CLIENTS).toLocaleString('en')} deliveries/s on 2 cores shared by both nodes, the clients and Redis (and whatever else runs): latency there is mostly queueing behind busy cores. At ${light.rate}/s the cores have room to spare and latency is mostly the fan-out itself (one event written to ${CLIENTS / 2} sockets per node: the last socket waits for the others) plus the hop through Redis. Compare ratios, and the rounds below for the spread.`,
 		`Kit: ${describe(results.kit)}.`,
 		`socket.io: ${describe(results['socket.io'])}.`,
