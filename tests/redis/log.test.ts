@@ -156,6 +156,26 @@ describe('S63 the Redis event log against a real Redis', () => {
 		await Promise.all([a.close(), b.close()]);
 	});
 
+	it('S63 an append whose answer waits behind a busy event loop resolves, and owes no resync', async () => {
+		const log = createRedisEventLog({ client: client(), key: 'srk:busy', timeout: 200 });
+		await log.ready();
+		const heard: string[] = [];
+		log.subscribe((event) => heard.push(String(event.event)));
+		const appended = log.append({ event: 'upsert', data: { n: 1 } });
+		// Longer than `timeout`, with the answer arriving meanwhile (a large fan-out does this).
+		const until = Date.now() + 500;
+		while (Date.now() < until) {
+			// busy
+		}
+		await expect(appended).resolves.toMatchObject({ event: 'upsert', data: { n: 1 } });
+		await log.append({ event: 'upsert', data: { n: 2 } });
+		await vi.waitFor(() => expect(heard).toEqual(['upsert', 'upsert']), { timeout: 3000 });
+		// A failed append would make the next epoch check add a resync for every process.
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		expect(heard).toEqual(['upsert', 'upsert']);
+		await log.close();
+	});
+
 	it('S63 close() leaves no connection open: CLIENT LIST is back to what it was', async () => {
 		const before = await clientCount();
 		const owned = createRedisEventLog({ url: redis.url, key: 'srk:close' });

@@ -180,6 +180,10 @@ function streamOf(reply: unknown): unknown {
 	return undefined;
 }
 
+/** Runs `callback` after the I/O that is ready now has been handled (Node's check phase). */
+const afterIo = (callback: () => void) =>
+	typeof setImmediate === 'function' ? setImmediate(callback) : setTimeout(callback, 0);
+
 class Unreachable extends Error {
 	override name = 'RedisUnavailableError';
 }
@@ -266,7 +270,10 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 			promise,
 			new Promise<never>((_, reject) => {
 				timer = setTimeout(
-					() => reject(new Unreachable(`Redis did not answer within ${ms} ms`)),
+					() =>
+						// After the replies that arrived meanwhile: a loop that was busy (a large fan-out)
+						// runs timers before it reads its sockets, and the answer may be waiting there.
+						afterIo(() => reject(new Unreachable(`Redis did not answer within ${ms} ms`))),
 					ms
 				);
 			})
