@@ -21,7 +21,9 @@ async function ownConnections(init: () => void, check: (page: Page) => Promise<u
 	for (const page of pages) expect(await check(page)).toBe(false);
 	await until(
 		async () => (await Promise.all(pages.map(summary))).every((p) => p.state.status === 'live'),
-		'every page live'
+		'every page live',
+		20_000,
+		{ explain: async () => (await Promise.all(pages.map(summary))).map((p) => p.state.status) }
 	);
 	expect(s.streams).toBe(PAGES);
 	s.emit(1000);
@@ -43,20 +45,31 @@ async function ownConnections(init: () => void, check: (page: Page) => Promise<u
 	expect(s.streams).toBe(PAGES);
 }
 
-describe('tabs that cannot share connect on their own', () => {
-	it('without Web Locks: one stream per tab, the whole list in each', async () => {
-		await ownConnections(
-			() => void delete (Navigator.prototype as { locks?: unknown }).locks,
-			(page) => page.evaluate(() => 'locks' in navigator)
-		);
-	});
+// Longer than both waits in ownConnections together, so that a wait that runs out says why.
+const OWN_TIMEOUT = 100_000;
 
-	it('without BroadcastChannel: one stream per tab, the whole list in each', async () => {
-		await ownConnections(
-			() => void delete (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel,
-			(page) => page.evaluate(() => 'BroadcastChannel' in globalThis)
-		);
-	});
+describe('tabs that cannot share connect on their own', () => {
+	it(
+		'without Web Locks: one stream per tab, the whole list in each',
+		{ timeout: OWN_TIMEOUT },
+		async () => {
+			await ownConnections(
+				() => void delete (Navigator.prototype as { locks?: unknown }).locks,
+				(page) => page.evaluate(() => 'locks' in navigator)
+			);
+		}
+	);
+
+	it(
+		'without BroadcastChannel: one stream per tab, the whole list in each',
+		{ timeout: OWN_TIMEOUT },
+		async () => {
+			await ownConnections(
+				() => void delete (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel,
+				(page) => page.evaluate(() => 'BroadcastChannel' in globalThis)
+			);
+		}
+	);
 });
 
 describe("share: 'auto'", () => {

@@ -102,7 +102,7 @@ async function run(steps: Step[], withResync: boolean) {
 }
 
 describe('a resync event from the server', () => {
-	it("S38 brings the list back to the server's after lost events, with or without a resync function", async () => {
+	it("S65 brings the list back to the server's after lost events, with or without a resync function", async () => {
 		await fc.assert(
 			fc.asyncProperty(
 				fc.array(step, { maxLength: 30 }),

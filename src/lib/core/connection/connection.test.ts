@@ -314,7 +314,7 @@ describe('createConnection', () => {
 		await vi.waitFor(() => expect(connection.getSnapshot().continuity).toBe('resynced'));
 	});
 
-	it('S38 a resync event from the server resyncs once and keeps the event id; other messages flow on', async () => {
+	it('S65 a resync event from the server resyncs once and keeps the event id; other messages flow on', async () => {
 		let finish: () => void = () => {};
 		const resync = vi.fn(() => new Promise<void>((resolve) => (finish = resolve)));
 		const gaps = vi.fn();
@@ -335,7 +335,7 @@ describe('createConnection', () => {
 		await vi.waitFor(() => expect(connection.getSnapshot().continuity).toBe('resynced'));
 	});
 
-	it('S38 without a resync function, a resync event opens the stream again from nothing', () => {
+	it('S65 without a resync function, a resync event opens the stream again from nothing', () => {
 		const { transport, connection, received } = setup();
 		connection.start();
 		transport.last.sink.opened();
@@ -350,7 +350,7 @@ describe('createConnection', () => {
 		expect(received).toEqual(['a']);
 	});
 
-	it('S38 a resync event of a superseded attempt is ignored', () => {
+	it('S65 a resync event of a superseded attempt is ignored', () => {
 		const resync = vi.fn(async () => {});
 		const { transport, connection } = setup({ resync });
 		connection.start();

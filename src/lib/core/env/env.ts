@@ -32,6 +32,9 @@ export interface Env {
 	readonly BroadcastChannel?: typeof BroadcastChannel;
 }
 
+/** How long a frame may keep a visible tab waiting before a timer runs its callback instead. */
+const FRAME_FALLBACK_MS = 100;
+
 /** The longest a platform timer can wait, in milliseconds (about 24.8 days). */
 export const MAX_DELAY = 2_147_483_647;
 
@@ -91,8 +94,19 @@ export const browserEnv: Env = {
 	},
 	requestFrame(callback) {
 		if (g.requestAnimationFrame && g.document?.visibilityState !== 'hidden') {
-			const id = g.requestAnimationFrame(() => callback());
-			return () => g.cancelAnimationFrame?.(id);
+			// A tab hidden before its frame comes gets no frame until it is shown again: a timer
+			// stands in, whichever fires first.
+			const run = () => {
+				cancel();
+				callback();
+			};
+			const id = g.requestAnimationFrame(run);
+			const timer = g.setTimeout(run, FRAME_FALLBACK_MS);
+			const cancel = () => {
+				g.cancelAnimationFrame?.(id);
+				g.clearTimeout(timer);
+			};
+			return cancel;
 		}
 		// A hidden tab (where rAF stalls): once per timer turn, so that a flood of messages is
 		// applied in batches, not one by one.
