@@ -69,8 +69,8 @@ export function toRequest(req, res) {
  */
 
 /**
- * Writes a Fetch `Response` to a node:http response, chunk by chunk (each `enqueue` of
- * `sseResponse` is one frame). `onChunk` runs before each chunk is written and may return false to
+ * Writes a Fetch `Response` to a node:http response, chunk by chunk (each chunk of `sseResponse`
+ * holds the frames written in one turn of the event loop, often one). `onChunk` runs before each chunk is written and may return false to
  * skip it (after cutting the stream, for instance).
  * @param {Response} response
  * @param {import('node:http').IncomingMessage} req

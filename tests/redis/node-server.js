@@ -10,6 +10,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createClient } from 'redis';
+import { pipeResponse, toRequest } from '../../bench/live-helpers.js';
 
 /** @param {string} name */
 function env(name) {
@@ -69,47 +70,18 @@ function json(res, status, body) {
 	res.end(JSON.stringify(body));
 }
 
-/**
- * Writes a fetch Response to a node:http response, streaming its body until either side ends.
- * @param {import('node:http').ServerResponse} res @param {Response} response
- */
-async function send(res, response) {
-	res.writeHead(response.status, Object.fromEntries(response.headers));
-	if (!response.body) return void res.end();
-	const reader = response.body.getReader();
-	res.once('close', () => void reader.cancel().catch(() => {}));
-	try {
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done) break;
-			res.write(value);
-		}
-	} catch {
-		// The stream ended with an error or was cancelled: end the response either way.
-	}
-	res.end();
-}
-
 const server = createServer(async (req, res) => {
 	const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 	try {
 		if (req.method === 'GET' && url.pathname === '/stream') {
-			const aborted = new AbortController();
-			res.once('close', () => aborted.abort());
-			/** @type {Record<string, string>} */
-			const headers = {};
-			for (const [name, value] of Object.entries(req.headers)) {
-				if (typeof value === 'string') headers[name] = value;
-			}
-			const request = new Request(url.href, { headers, signal: aborted.signal });
 			const response = sseResponse({
-				request,
+				request: toRequest(req, res),
 				log,
 				heartbeat,
 				retryAfter: 1,
 				initial: () => ({ id: log.lastId, event: 'snapshot', data: listItems.all() })
 			});
-			return await send(res, response);
+			return void pipeResponse(response, req, res);
 		}
 		if (req.method === 'GET' && url.pathname === '/list') return json(res, 200, listItems.all());
 		if (req.method === 'GET' && url.pathname === '/health') {
