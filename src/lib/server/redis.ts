@@ -35,8 +35,8 @@ export interface RedisEventLogOptions {
 	/** Instead of `client`: the log creates one with the `redis` package (an optional peer). */
 	url?: string;
 	/**
-	 * The stream's key; the epoch is kept at `<key>:epoch`. In Redis Cluster put a hash tag in it
-	 * (`{tasks}:events`) so that both keys live on one node.
+	 * The stream's key; the epoch is kept at `<key>:epoch`. One Redis (replicated or not) behind one
+	 * address: node-redis's cluster client is not supported.
 	 * @defaultValue `'srk:events'`
 	 */
 	key?: string;
@@ -98,16 +98,14 @@ const MAX_PART = 2n ** 64n - 1n;
 
 /**
  * Makes sure the stream has an epoch and at least one entry (a marker, `m`), and returns the
- * epoch and the last entry id. A stream that was flushed gets a new epoch here.
+ * epoch and the last entry id. A stream that was flushed or deleted gets a new epoch here.
  * KEYS: stream, epoch key. ARGV: a new epoch, maxlen.
  */
 const ENSURE = `
 local epoch = redis.call('GET', KEYS[2])
-if not epoch then
+if not epoch or redis.call('EXISTS', KEYS[1]) == 0 then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', epoch, 'm', '1')
-elseif redis.call('XLEN', KEYS[1]) == 0 then
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', epoch, 'm', '1')
 end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -120,7 +118,7 @@ return {epoch, last[1][1]}
  */
 const APPEND = `
 local epoch = redis.call('GET', KEYS[2])
-if not epoch then
+if not epoch or redis.call('EXISTS', KEYS[1]) == 0 then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', epoch, 'm', '1')
@@ -175,7 +173,10 @@ function entriesOf(reply: unknown): Entry[] {
 function streamOf(reply: unknown): unknown {
 	if (reply === null || reply === undefined) return undefined;
 	if (reply instanceof Map) return [...reply.values()][0];
-	if (Array.isArray(reply)) return (reply[0] as unknown[] | undefined)?.[1];
+	// RESP2 `[[key, entries]]`, or RESP3 with maps as flat arrays: `[key, entries]`.
+	if (Array.isArray(reply)) {
+		return typeof reply[0] === 'string' ? reply[1] : (reply[0] as unknown[] | undefined)?.[1];
+	}
 	if (typeof reply === 'object') return Object.values(reply)[0];
 	return undefined;
 }
@@ -186,6 +187,8 @@ const afterIo = (callback: () => void) =>
 
 class Unreachable extends Error {
 	override name = 'RedisUnavailableError';
+	/** Refused before sending (the connection is down): it repeats the known cause, adds none. */
+	guard = false;
 }
 
 const warn = (error: Error) => console.warn(`[svelte-realtime-kit] ${error.message}`);
@@ -247,6 +250,8 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 	/** An append failed while Redis was away: everyone must resync once it is back. */
 	let owed = false;
 	let lastCheck = 0;
+	/** The run id of the Redis server the reader last talked to. */
+	let serverRun: string | undefined;
 	let lastError: string | undefined;
 	let reported = false;
 	const startedAt = Date.now();
@@ -264,28 +269,38 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 	};
 	const format = (streamId: string) => `${epoch}:${streamId}`;
 
+	/**
+	 * Rejects when `promise` takes longer than `ms`, counted the way a busy process needs: from
+	 * when the client has had its turn to write the command (a loop that stalls right after the
+	 * call writes it late), and only once the replies that arrived meanwhile were read (a loop
+	 * that was busy runs its timers before it reads its sockets, and the answer may be there).
+	 */
 	function withTimeout<T>(promise: Promise<T>, ms = timeout): Promise<T> {
-		let timer: ReturnType<typeof setTimeout>;
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		let settled = false;
 		return Promise.race([
 			promise,
 			new Promise<never>((_, reject) => {
-				timer = setTimeout(
-					() =>
-						// After the replies that arrived meanwhile: a loop that was busy (a large fan-out)
-						// runs timers before it reads its sockets, and the answer may be waiting there.
-						afterIo(() => reject(new Unreachable(`Redis did not answer within ${ms} ms`))),
-					ms
-				);
+				afterIo(() => {
+					if (settled) return;
+					timer = setTimeout(
+						() => afterIo(() => reject(new Unreachable(`Redis did not answer within ${ms} ms`))),
+						ms
+					);
+				});
 			})
-		]).finally(() => clearTimeout(timer));
+		]).finally(() => {
+			settled = true;
+			clearTimeout(timer);
+		});
 	}
 
 	/** Sends a command, failing at once when its connection is down (never queued for later). */
 	function command(args: string[], client = base, ms = timeout): Promise<unknown> {
 		if (!client?.isReady) {
-			return Promise.reject(
-				new Unreachable(`Redis is unreachable${lastError ? ` (${lastError})` : ''}`)
-			);
+			const error = new Unreachable(`Redis is unreachable${lastError ? ` (${lastError})` : ''}`);
+			error.guard = true;
+			return Promise.reject(error);
 		}
 		return withTimeout(client.sendCommand(args), ms);
 	}
@@ -343,6 +358,12 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 	}
 
 	/** Learns the epoch and the last entry; a new epoch (or lost entries) means a resync for all. */
+	/** The Redis server's run id: a new one means it restarted. */
+	async function runId(client: RedisClientLike) {
+		const info = String(await command(['INFO', 'server'], client));
+		return /run_id:(\w+)/.exec(info)?.[1];
+	}
+
 	async function recover(client: RedisClientLike) {
 		const reply = (await script('ensure', [newEpoch(), String(limit)], client)) as [string, string];
 		const [now, last] = [String(reply[0]), String(reply[1])];
@@ -353,23 +374,31 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 		} else if (now !== epoch) {
 			epoch = now;
 			position = last;
-			// Every process's reader finds the new epoch and resyncs its clients: a failed append
-			// is covered without a marker of its own.
-			owed = false;
 			resync('epoch');
 		} else if (!up) {
-			// Back after an outage in the same epoch: catch up from our position if its entry is
+			// Back after an outage in the same epoch. A Redis that restarted from its files may have
+			// lost its newest entries: resync. Otherwise catch up from our position if its entry is
 			// still there (trimming removes the oldest first, so everything after it is there too).
-			const still = entriesOf(await command(['XRANGE', key, position, position], client));
-			if (!still.length) {
+			const restarted = serverRun !== undefined && (await runId(client)) !== serverRun;
+			if (restarted || !(await kept(client, position))) {
 				position = last;
-				resync('trimmed');
+				resync(restarted ? 'restarted' : 'trimmed');
 			}
 		}
+		serverRun ??= await runId(client);
 		if (owed) {
-			// An append failed meanwhile: its event reached no process. Tell every process's clients.
-			await command(['XADD', key, 'MAXLEN', '~', String(limit), '*', 'e', epoch, 'r', '1'], client);
+			// An append failed meanwhile: its event reached no process, and another process may have
+			// resynced before it failed. Tell every process's clients (once more, at worst).
 			owed = false;
+			try {
+				await command(
+					['XADD', key, 'MAXLEN', '~', String(limit), '*', 'e', epoch, 'r', '1'],
+					client
+				);
+			} catch (error) {
+				owed = true;
+				throw error;
+			}
 		}
 		if (!up) {
 			up = true;
@@ -381,6 +410,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 	}
 
 	function lost(error: unknown) {
+		if (closed) return;
 		const message = error instanceof Error ? error.message : String(error);
 		// Once per outage; at start, only once connecting has taken longer than `timeout`.
 		if (up || (!reported && Date.now() - startedAt >= timeout)) {
@@ -388,7 +418,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 			onError(new Unreachable(`Redis is unreachable (${key}): ${message}`));
 		}
 		up = false;
-		lastError = message;
+		if (!(error instanceof Unreachable && error.guard)) lastError = message;
 	}
 
 	/** Ends a connection the log opened, whatever state it is in. */
@@ -409,6 +439,11 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 		if (!client.isOpen) await client.connect();
 		// Connected only after close(): nobody will use it.
 		if (closed && ours) await shut(client);
+	}
+
+	/** Whether the entry at `id` is still in the stream (so nothing after it was trimmed). */
+	async function kept(client: RedisClientLike, id: string) {
+		return entriesOf(await command(['XRANGE', key, id, id], client)).length > 0;
 	}
 
 	function openReader(from: RedisClientLike) {
@@ -453,18 +488,37 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 				).catch((error) => {
 					// No answer on a connection that looks open: it is dead without knowing it.
 					if (error instanceof Unreachable && current.isReady && !closed) {
-						void Promise.resolve(current.destroy?.()).catch(() => {});
+						void shut(current);
 						openReader(base!);
 					}
 					throw error;
 				});
 				delay = 100;
-				for (const entry of entriesOf(streamOf(reply))) {
+				const entries = entriesOf(streamOf(reply));
+				// (Entries of a new epoch are another matter, seen below: the stream was flushed.)
+				const first = entries[0];
+				if (first?.fields.get('e') === epoch && !(await kept(current, position))) {
+					// Gone: flushed (a new epoch, which resyncs by itself), or trimmed past this reader
+					// while it was busy, and what fell off reached nobody here.
+					const was = epoch;
+					await recover(current);
+					if (epoch === was) {
+						position = entries.at(-1)!.id;
+						resync('trimmed');
+					}
+					continue;
+				}
+				for (const entry of entries) {
 					if (closed) return;
 					if (entry.fields.get('e') !== epoch) {
 						// The stream was flushed and someone appended since: start over from its end.
+						const was = epoch;
 						await recover(current);
-						break;
+						if (epoch !== was) break;
+						// Not an entry of this log (written by something else): step over it.
+						position = entry.id;
+						onError(new Error(`Skipped entry ${entry.id} of ${key}: not written by this log`));
+						continue;
 					}
 					position = entry.id;
 					const event = toEvent(entry);

@@ -273,6 +273,20 @@ describe('sseResponse with a log kept elsewhere', () => {
 		expect(events.map((e) => `${e.id} ${e.event}`)).toEqual(['e:1 snapshot']);
 	});
 
+	it('ends the stream with the error when initial() fails after an async "snapshot" answer', async () => {
+		const log = remoteLog();
+		const { read, timers } = open({
+			log,
+			initial: () => ({ event: 'snapshot', data: { n: 1n } }),
+			lastEventId: 'garbage'
+		});
+		log.answer();
+		const state = await read();
+		expect(String(state.error)).toMatch(/BigInt/);
+		expect(log.listeners).toBe(0);
+		expect(timers.live.size).toBe(0);
+	});
+
 	it('ends the stream cleanly when the replay cannot be read, leaving nothing subscribed', async () => {
 		const log = remoteLog();
 		log.fail(new Error('connection lost'));

@@ -501,7 +501,10 @@ export function sseResponse(options: SseResponseOptions): Response {
 				const replay = log && lastEventId !== null ? log.since(lastEventId) : undefined;
 				if (!(replay instanceof Promise)) return replay ? flush(replay, lastEventId!) : opening();
 				// A log that cannot answer (its store went away) ends the stream: the client retries.
-				replay.then((events) => (events ? flush(events, lastEventId!) : opening()), release);
+				replay
+					.then((events) => (events ? flush(events, lastEventId!) : opening()), release)
+					// `initial` threw, or gave an event that cannot be sent: end with that error.
+					.catch(fail);
 			} catch (error) {
 				release();
 				throw error;
