@@ -334,9 +334,12 @@ describe('sign-in and sign-out on the production server', () => {
 			await page.goto(`${server.origin}/signin`);
 			await page.getByLabel('Name').fill('Grace');
 			await page.getByRole('button', { name: 'Continue' }).click();
-			await page.waitForURL(`${server.origin}/activity`);
-			expect(await context.cookies()).toHaveLength(1);
+			// Landed on the page (its load event waits for every subresource, which a loaded machine
+			// can hold back past the test's patience; the button below proves the page is there).
+			await page.waitForURL(`${server.origin}/activity`, { waitUntil: 'commit' });
 			const button = page.getByRole('button', { name: 'Sign out' });
+			await button.waitFor();
+			expect(await context.cookies()).toHaveLength(1);
 			await expect(button.evaluate((b) => (b as HTMLButtonElement).form?.method)).resolves.toBe(
 				'post'
 			);
