@@ -36,9 +36,19 @@ const BUSY_TIMEOUT_MS = 5000;
 
 /** @param {Database.Database} db */
 function open(db) {
-	// First, so that even switching to WAL waits for a process that is doing the same.
 	db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-	db.pragma('journal_mode = WAL');
+	// Two processes opening a new file at once: switching it to WAL takes a lock that the busy
+	// timeout does not always wait for, so the loser tries again (the process is only starting).
+	for (let tries = 0; ; tries++) {
+		try {
+			db.pragma('journal_mode = WAL');
+			break;
+		} catch (error) {
+			if (/** @type {{ code?: string }} */ (error).code !== 'SQLITE_BUSY' || tries >= 100)
+				throw error;
+			Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+		}
+	}
 	db.pragma('synchronous = FULL');
 	// One immediate transaction (the write lock first): two processes starting on a new file
 	// must not both find it unseeded and both seed it.

@@ -38,8 +38,19 @@ const { sseResponse } = await import(pathToFileURL(join(kit, 'index.js')).href);
 const { createRedisEventLog } = await import(pathToFileURL(join(kit, 'redis.js')).href);
 
 const db = new Database(env('DB_PATH'));
-db.pragma('journal_mode = WAL');
 db.pragma('busy_timeout = 10000');
+// Two nodes opening a new file at once: switching it to WAL takes a lock that the busy timeout
+// does not always wait for, so the loser tries again.
+for (let tries = 0; ; tries++) {
+	try {
+		db.pragma('journal_mode = WAL');
+		break;
+	} catch (error) {
+		if (/** @type {{ code?: string }} */ (error).code !== 'SQLITE_BUSY' || tries >= 100)
+			throw error;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+}
 db.exec('CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, version INTEGER NOT NULL)');
 const seed = db.prepare('INSERT OR IGNORE INTO items (id, version) VALUES (?, 1)');
 const items = number('ITEMS', 40);
