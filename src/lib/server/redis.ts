@@ -495,19 +495,11 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 				});
 				delay = 100;
 				const entries = entriesOf(streamOf(reply));
-				// (Entries of a new epoch are another matter, seen below: the stream was flushed.)
-				const first = entries[0];
-				if (first?.fields.get('e') === epoch && !(await kept(current, position))) {
-					// Gone: flushed (a new epoch, which resyncs by itself), or trimmed past this reader
-					// while it was busy, and what fell off reached nobody here.
-					const was = epoch;
-					await recover(current);
-					if (epoch === was) {
-						position = entries.at(-1)!.id;
-						resync('trimmed');
-					}
-					continue;
-				}
+				// Whether the read started where this reader left off: checked after the batch is
+				// delivered, so that the check costs no latency. (Entries of a new epoch are another
+				// matter, seen below: the stream was flushed.)
+				const read = epoch;
+				const from = entries[0]?.fields.get('e') === epoch ? position : undefined;
 				for (const entry of entries) {
 					if (closed) return;
 					if (entry.fields.get('e') !== epoch) {
@@ -526,6 +518,13 @@ export function createRedisEventLog(options: RedisEventLogOptions): RedisEventLo
 					Object.freeze(event);
 					keepFrame(event);
 					tell(event);
+				}
+				if (from !== undefined && epoch === read && !closed && !(await kept(current, from))) {
+					// Gone: flushed (a new epoch, which resyncs by itself), or trimmed past this reader
+					// while it was busy, and what fell off before this batch reached nobody here.
+					const was = epoch;
+					await recover(current);
+					if (epoch === was) resync('trimmed');
 				}
 			} catch (error) {
 				if (closed) return;
