@@ -97,6 +97,7 @@ export default defineConfig({
 						'src/lib/socket.io/**/*.test.ts',
 						'src/lib/mocks/**/*.test.ts',
 						'src/lib/server/**/*.test.ts',
+						'src/lib/inspect/**/*.test.ts',
 						'tests/unit/**/*.test.ts',
 						'tests/integration/**/*.test.ts',
 						'tests/ssr/**/*.test.ts'
