@@ -1,6 +1,7 @@
 // Every story run as a test also gets a screenshot compared against its committed baseline.
 import { afterEach, expect } from 'vitest';
 import { page } from 'vitest/browser';
+import { whenSettled, type SettledRule } from '../../src/lib/inspect/index.js';
 import { freezeDate } from '../../src/lib/mocks/index.js';
 import { STORY_NOW } from '../../src/stories/fixtures.js';
 
@@ -9,7 +10,10 @@ import { STORY_NOW } from '../../src/stories/fixtures.js';
 freezeDate(STORY_NOW);
 
 interface StoryTestContext {
-	story?: { id: string; parameters: { screenshot?: boolean } };
+	story?: {
+		id: string;
+		parameters: { screenshot?: boolean; connection?: { settled?: SettledRule } };
+	};
 }
 
 afterEach(async (context) => {
@@ -18,6 +22,9 @@ afterEach(async (context) => {
 		return;
 	const canvas = document.querySelector<HTMLElement>('[data-story-canvas]');
 	if (!canvas) throw new Error(`Story ${story.id}: no rendered canvas to screenshot`);
+	// A live story is shot once its connections rest where the story means them to (its
+	// `parameters.connection.settled`), not after a guessed delay.
+	await whenSettled({ ...story, timeout: 20_000 });
 	await document.fonts.ready;
 	await expect.element(page.elementLocator(canvas)).toMatchScreenshot(story.id);
 });

@@ -178,7 +178,8 @@ export interface WhenSettledOptions {
 	signal?: AbortSignal;
 }
 
-interface StoryLike {
+/** A Storybook story context, as far as {@link whenSettled} reads it. */
+export interface StoryLike {
 	id: string;
 	parameters?: { connection?: { settled?: SettledRule } };
 }
@@ -193,11 +194,16 @@ interface StoryLike {
  * @example await whenSettled({ until: 'live', timeout: 5000 })
  */
 export function whenSettled(
-	options: WhenSettledOptions | StoryLike = {}
+	options: WhenSettledOptions | (StoryLike & Pick<WhenSettledOptions, 'timeout' | 'signal'>) = {}
 ): Promise<InspectedSource[]> {
 	const story = 'id' in options && typeof options.id === 'string' ? options : undefined;
 	const opts: WhenSettledOptions = story
-		? { scope: story.id, until: story.parameters?.connection?.settled }
+		? {
+				scope: story.id,
+				until: story.parameters?.connection?.settled,
+				timeout: story.timeout,
+				signal: story.signal
+			}
 		: (options as WhenSettledOptions);
 	const timeout = opts.timeout ?? 10_000;
 	const select = () => {

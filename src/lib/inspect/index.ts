@@ -10,6 +10,7 @@ export {
 	faultTargets,
 	type FaultTarget,
 	type SettledRule,
+	type StoryLike,
 	type WhenSettledOptions
 } from './hub.js';
 export type * from './types.js';
