@@ -20,6 +20,9 @@ const WORK = resolve('node_modules/.cache/srk-size');
  * decision). `goal`: where the size should get to. `forbid`: dist/ files that must not be bundled.
  * `lazy`: the code loaded later with `module` (a dist/ file), with its own budget.
  */
+/** The inspection hook: what an app that does not inspect must not carry. */
+const INSPECTION = ['inspect/inspect.js', 'inspect/hub.js', 'inspect/describe.js'];
+
 /** @type {Case[]} */
 export const cases = [
 	{
@@ -27,7 +30,12 @@ export const cases = [
 		code: `export { TransportBadge } from 'svelte-realtime-kit';`,
 		budget: 4 * KiB,
 		goal: 1.5 * KiB,
-		forbid: ['core/transports/sse.js', 'core/transports/websocket.js', 'core/transports/polling.js']
+		forbid: [
+			'core/transports/sse.js',
+			'core/transports/websocket.js',
+			'core/transports/polling.js',
+			...INSPECTION
+		]
 	},
 	{
 		name: 'SSE adapter alone (core)',
@@ -50,13 +58,13 @@ export const cases = [
 		name: 'timeline with SSE',
 		code: `export { LiveSource, ActivityTimeline, sse } from 'svelte-realtime-kit';`,
 		budget: 23.65 * KiB,
-		forbid: ['core/transports/websocket.js', 'core/transports/polling.js']
+		forbid: ['core/transports/websocket.js', 'core/transports/polling.js', ...INSPECTION]
 	},
 	{
 		name: 'everything one-way',
 		code: `export { LiveSource, ActivityTimeline, TransportBadge, sse, polling, fallback } from 'svelte-realtime-kit';`,
 		budget: 28.75 * KiB,
-		forbid: ['core/transports/websocket.js']
+		forbid: ['core/transports/websocket.js', ...INSPECTION]
 	},
 	{
 		name: 'WebSocket path (core)',
@@ -68,7 +76,8 @@ export const cases = [
 		name: 'everything without Svelte (core)',
 		code: `export * from 'svelte-realtime-kit/core';`,
 		budget: 18.85 * KiB,
-		goal: 8 * KiB
+		goal: 8 * KiB,
+		forbid: INSPECTION
 	},
 	{
 		name: 'sharing across tabs',
@@ -85,6 +94,11 @@ export const cases = [
 		name: 'server helper on Redis',
 		code: `export * from 'svelte-realtime-kit/server'; export * from 'svelte-realtime-kit/server/redis';`,
 		budget: 6 * KiB
+	},
+	{
+		name: 'inspection with the console logger',
+		code: `export { inspect, consoleLogger } from 'svelte-realtime-kit/inspect';`,
+		budget: 5.75 * KiB
 	}
 ];
 
@@ -110,6 +124,7 @@ export async function measure(name, code, options = {}) {
 				'svelte-realtime-kit/core': join(DIST, 'core/index.js'),
 				'svelte-realtime-kit/server/redis': join(DIST, 'server/redis.js'),
 				'svelte-realtime-kit/server': join(DIST, 'server/index.js'),
+				'svelte-realtime-kit/inspect': join(DIST, 'inspect/index.js'),
 				'svelte-realtime-kit': join(DIST, 'index.js')
 			},
 			conditions: ['svelte', 'browser', 'import']
