@@ -63,9 +63,10 @@ function packagesReached(entry) {
 		const source = readFileSync(file, 'utf8')
 			.replace(/\/\*[\s\S]*?\*\//g, '')
 			.replace(/^\s*\/\/.*$/gm, '');
-		for (const [, specifier] of source.matchAll(
+		for (const [, from, bare] of source.matchAll(
 			/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(?\s*['"]([^'"]+)['"]/g
 		)) {
+			const specifier = from ?? bare;
 			if (!specifier) continue;
 			if (specifier.startsWith('.')) stack.push(resolve(dirname(file), specifier));
 			else
@@ -80,7 +81,7 @@ function packagesReached(entry) {
 	return packages;
 }
 
-const optionalPeers = ['socket.io-client', 'msw', 'redis'];
+const optionalPeers = ['socket.io-client', 'msw', 'redis', 'storybook', 'react'];
 /**
  * What an entry may import, where it is narrower than "anything but an optional peer".
  * @type {Record<string, string[]>}
@@ -89,20 +90,28 @@ const only = {
 	// The server helper runs on any Fetch-API server: no packages at all, not even Node's.
 	'dist/server/index.js': [],
 	// The Redis log runs on Node; its client is the application's, or loaded only for `url`.
-	'dist/server/redis.js': ['node:crypto']
+	'dist/server/redis.js': ['node:crypto', 'redis'],
+	// Inspection runs wherever the engine does.
+	'dist/inspect/index.js': [],
+	// The addon: its preset runs in Storybook's Node process, its panel in the manager (React),
+	// its preview part in the preview.
+	'dist/storybook/preset.js': ['node:url'],
+	'dist/storybook/manager.js': ['react', 'storybook'],
+	'dist/storybook/preview.js': ['storybook']
 };
 for (const entry of [
 	'dist/index.js',
 	'dist/core/index.js',
 	'dist/server/index.js',
-	'dist/server/redis.js'
+	'dist/server/redis.js',
+	'dist/inspect/index.js',
+	'dist/storybook/preset.js',
+	'dist/storybook/manager.js',
+	'dist/storybook/preview.js'
 ]) {
 	const reached = packagesReached(entry);
-	const allowed = only[entry] ?? [...reached];
-	const leaked = [
-		...optionalPeers.filter((name) => reached.has(name)),
-		...[...reached].filter((name) => !allowed.includes(name))
-	];
+	const allowed = only[entry] ?? [...reached].filter((name) => !optionalPeers.includes(name));
+	const leaked = [...reached].filter((name) => !allowed.includes(name));
 	if (leaked.length) {
 		console.error(
 			`${entry} pulls in ${leaked.join(', ')}: optional peers stay in their own entry, and the server helper imports no package.`
