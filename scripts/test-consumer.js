@@ -10,12 +10,25 @@
 // - the same stream read in fetch mode (whose parser the build splits into its own chunk);
 // - the framework-free and the shared examples run in the browser, and the two-way adapters rendered;
 // - no page error and no console error anywhere.
+// Up to there the app has no Storybook, so none of that needs the optional peer. Then it installs
+// `storybook` and `@storybook/sveltekit` (the versions installed here), type-checks the app's
+// Storybook files (tests/consumer/.storybook, configured by hand with
+// `addons: ['svelte-realtime-kit/storybook']` as the README says, and a CSF3 story in TypeScript),
+// builds the static Storybook, serves it (with the app's own GET /api/tasks, so that the story's
+// polling goes live) and checks in Chromium, with the story open and the Connection panel selected:
+// - the panel's tab is there, titled "Connection";
+// - it lists the story's inspected source, "consumer tasks", with its attempt, request, response
+//   and the status change to live, and the source's status, live over polling with the server's
+//   rows, as the story's own badge shows;
+// - no page error and no console error in the manager or the preview frame.
 // SCREENSHOTS=<dir> saves a screenshot of each page there.
 import { execSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { extname, join, normalize, relative, resolve, sep } from 'node:path';
 import { chromium } from 'playwright';
 import { ensureChromium } from './chromium.js';
 import { writeReadmeFiles } from './readme.js';
@@ -39,8 +52,28 @@ const run = (command, cwd = root) => execSync(command, { cwd, stdio: 'inherit' }
 const version = (/** @type {string} */ name) =>
 	JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
 
+/** The story the consumer app's Storybook has (tests/consumer/src/stories). */
+const STORY = 'consumer-inspected-tasks--polling';
+/** The Connection panel's id, as its documentation gives it for `addonPanel=`. */
+const PANEL = 'svelte-realtime-kit/connection/panel';
+/** The inspected source's label in the story. */
+const SOURCE = 'consumer tasks';
+
+/** What the static Storybook's files are served as. @type {Record<string, string>} */
+const TYPES = {
+	'.html': 'text/html; charset=utf-8',
+	'.js': 'text/javascript',
+	'.css': 'text/css',
+	'.json': 'application/json',
+	'.svg': 'image/svg+xml',
+	'.png': 'image/png',
+	'.woff2': 'font/woff2'
+};
+
 /** @type {import('node:child_process').ChildProcess | undefined} */
 let server;
+/** @type {import('node:http').Server | undefined} */
+let staticServer;
 /** @type {import('playwright').Browser | undefined} */
 let browser;
 const watchdog = setTimeout(() => fail(new Error('timed out after 5 minutes')), 300_000);
@@ -60,7 +93,7 @@ try {
 
 	cpSync(join(root, 'tests/consumer'), app, {
 		recursive: true,
-		filter: (source) => !/[/\\](node_modules|\.svelte-kit|build)$/.test(source)
+		filter: (source) => !/[/\\](node_modules|\.svelte-kit|build|storybook-static)$/.test(source)
 	});
 	const readme = writeReadmeFiles(app);
 	checkEveryFileIsBuilt(readme.map((file) => file.path));
@@ -80,17 +113,7 @@ try {
 	]
 		.map((name) => `${name}@${version(name)}`)
 		.join(' ');
-	await timed('npm install', () => {
-		// npm 11 lists the install scripts of packages from tarballs and git, `prepare` included.
-		const install = spawnSync(
-			`npm install --no-audit --no-fund --prefer-offline ${tarball} ${toolchain}`,
-			{ cwd: app, encoding: 'utf8', shell: true }
-		);
-		const output = `${install.stdout}${install.stderr}`;
-		if (install.status !== 0) throw new Error(`npm install failed:\n${output}`);
-		if (/install-scripts\s+svelte-realtime-kit@/.test(output))
-			throw new Error(`npm lists install scripts of the package:\n${output}`);
-	});
+	await timed('npm install', () => npmInstall(`${tarball} ${toolchain}`));
 	await timed('svelte-check (strict TypeScript)', () =>
 		run(
 			'npx svelte-kit sync && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings',
@@ -109,15 +132,53 @@ try {
 	await waitFor(async () => (await fetch(origin)).ok);
 	await timed('Chromium', () => checkInChromium(origin));
 
+	// The app's Storybook, with the kit's addon.
+	const storybook = ['storybook', '@storybook/sveltekit']
+		.map((name) => `${name}@${version(name)}`)
+		.join(' ');
+	await timed('npm install (Storybook)', () => npmInstall(`--save-dev ${storybook}`));
+	await timed('svelte-check (the Storybook files)', () =>
+		run('npx svelte-check --tsconfig ./tsconfig.storybook.json --fail-on-warnings', app)
+	);
+	await timed('storybook build', () => {
+		const build = spawnSync(
+			'npx storybook build --quiet --disable-telemetry --output-dir storybook-static',
+			{ cwd: app, encoding: 'utf8', shell: true }
+		);
+		if (build.status !== 0)
+			throw new Error(`storybook build failed:\n${build.stdout}${build.stderr}`);
+	});
+	const storybookOrigin = await serveStorybook(join(app, 'storybook-static'), origin);
+	await timed('Chromium (the Connection panel)', () =>
+		checkConnectionPanel(storybookOrigin, origin)
+	);
+
 	console.log('\nConsumer test timings');
 	for (const [name, seconds] of timings)
 		console.log(`  ${name.padEnd(42)} ${seconds.toFixed(1)} s`);
 	console.log(
-		`Consumer app (${toolchain}): the README's code type-checks, builds, renders on the server and goes live: ok (${((performance.now() - started) / 1000).toFixed(1)} s)`
+		`Consumer app (${toolchain}; ${storybook}): the README's code type-checks, builds, renders on the server and goes live, and its Storybook shows the Connection panel: ok (${((performance.now() - started) / 1000).toFixed(1)} s)`
 	);
 	await cleanup();
 } catch (error) {
 	fail(error);
+}
+
+/**
+ * `npm install` in the app; fails with npm's output, and when npm lists install scripts of the
+ * kit's tarball (npm 11 lists those of packages from tarballs and git, `prepare` included).
+ * @param {string} specs
+ */
+function npmInstall(specs) {
+	const install = spawnSync(`npm install --no-audit --no-fund --prefer-offline ${specs}`, {
+		cwd: app,
+		encoding: 'utf8',
+		shell: true
+	});
+	const output = `${install.stdout}${install.stderr}`;
+	if (install.status !== 0) throw new Error(`npm install failed:\n${output}`);
+	if (/install-scripts\s+svelte-realtime-kit@/.test(output))
+		throw new Error(`npm lists install scripts of the package:\n${output}`);
 }
 
 /**
@@ -182,11 +243,7 @@ async function checkInChromium(origin) {
 	)
 		throw new Error('PATCH without `done` is not a 400');
 
-	const chrome = await chromium.launch({
-		executablePath: ensureChromium(),
-		args: ['--no-sandbox']
-	});
-	browser = chrome;
+	const chrome = await launchChromium();
 	/** @type {string[]} */
 	const errors = [];
 	/** @param {string} path */
@@ -203,12 +260,6 @@ async function checkInChromium(origin) {
 		});
 		await page.goto(`${origin}${path}`);
 		return { page, streams };
-	};
-	/** @param {import('playwright').Page} page @param {string} name */
-	const shoot = async (page, name) => {
-		if (!shots) return;
-		mkdirSync(shots, { recursive: true });
-		await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 	};
 	const live = '.srk-badge[data-status="live"][data-transport="sse"]';
 	/** @param {import('playwright').Page} page @param {string} title */
@@ -290,9 +341,175 @@ async function checkInChromium(origin) {
 	if (errors.length) throw new Error(`errors in the pages:\n${errors.join('\n')}`);
 }
 
+/**
+ * The static Storybook with the story open and the Connection panel selected: the tab, the
+ * source's events and status, the story's badge, and no error in the manager or the preview.
+ * @param {string} origin the static Storybook's
+ * @param {string} appOrigin the app's, whose GET /api/tasks the story polls
+ */
+async function checkConnectionPanel(origin, appOrigin) {
+	/** @type {unknown[]} */
+	const tasks = JSON.parse((await getFresh(`${appOrigin}/api/tasks`)).body.toString());
+	const chrome = await launchChromium();
+	const page = await chrome.newPage({ viewport: { width: 1280, height: 800 } });
+	/** @type {string[]} */
+	const errors = [];
+	// The preview frame's errors and console messages are reported on its page too.
+	page.on('pageerror', (error) => errors.push(error.message));
+	page.on('console', (message) => {
+		if (message.type() === 'error')
+			errors.push(`console: ${message.text()} (${message.location().url})`);
+	});
+	try {
+		await page.goto(`${origin}/?path=/story/${STORY}&addonPanel=${PANEL}`);
+
+		const tab = page.getByRole('tab', { name: 'Connection', exact: true });
+		await tab.waitFor({ timeout: 20_000 }).catch(async () => {
+			const tabs = await page.getByRole('tab').allTextContents();
+			throw new Error(`Storybook: no "Connection" tab among the addon panels (${tabs.join(', ')})`);
+		});
+		if ((await tab.getAttribute('aria-selected')) !== 'true')
+			throw new Error(`Storybook: addonPanel=${PANEL} did not select the Connection tab`);
+		const panel = page.getByRole('tabpanel', { name: 'Connection' });
+		const events = panel.getByRole('list', { name: `Events of ${SOURCE}` });
+		/** The panel's rows: each one's time, type and line. @returns {Promise<string[][]>} */
+		const rows = () =>
+			events
+				.locator(':scope > li > button')
+				.evaluateAll((buttons) =>
+					buttons.map((button) => [...button.children].map((cell) => cell.textContent ?? ''))
+				);
+		/** @type {Array<[string, RegExp]>} */
+		const expected = [
+			['attempt', /polling/],
+			['request', /^GET \/api\/tasks$/],
+			['response', /^GET \/api\/tasks → 200\b/],
+			['status', /→ live\b/]
+		];
+		try {
+			await waitFor(async () => {
+				const seen = await rows();
+				return expected.every(([type, line]) =>
+					seen.some(([, t, l = '']) => t === type && line.test(l))
+				);
+			}, 20_000);
+		} catch {
+			const seen = (await rows().catch(() => [])).map((row) => `  ${row.join('  ')}`).join('\n');
+			const sources = await panel.getByRole('heading').allTextContents();
+			throw new Error(
+				`Connection panel: "${SOURCE}" should list ${expected.map(([type, line]) => `${type} ${line}`).join(', ')}; it lists:\n${seen || '  (nothing)'}\nThe panel's sources: ${sources.join('; ') || '(none)'}`
+			);
+		}
+		const heading = (await panel.getByRole('heading', { name: SOURCE }).textContent()) ?? '';
+		const status = `live · polling · ${tasks.length} row${tasks.length === 1 ? '' : 's'}`;
+		if (!heading.includes(status))
+			throw new Error(`Connection panel: "${SOURCE}" is "${heading}", not "${status}"`);
+		await page
+			.frameLocator('#storybook-preview-iframe')
+			.locator('.srk-badge[data-status="live"][data-transport="polling"]')
+			.waitFor({ timeout: 10_000 });
+		await shoot(page, 'storybook-connection-panel');
+	} catch (error) {
+		// The page's errors may say why.
+		if (errors.length && error instanceof Error)
+			error.message += `\nerrors in the Storybook:\n${errors.join('\n')}`;
+		throw error;
+	}
+	if (errors.length) throw new Error(`errors in the Storybook:\n${errors.join('\n')}`);
+	await page.close();
+}
+
+/**
+ * Serves the static Storybook in `dir` on 127.0.0.1 (a free port) until the script ends, and the
+ * path the story polls, GET /api/tasks, from the app at `appOrigin`.
+ * @param {string} dir @param {string} appOrigin @returns {Promise<string>} its origin
+ */
+async function serveStorybook(dir, appOrigin) {
+	const base = resolve(dir);
+	const http = createHttpServer(async (request, response) => {
+		try {
+			const { pathname } = new URL(request.url ?? '/', 'http://127.0.0.1');
+			if (pathname === '/api/tasks') {
+				const upstream = await getFresh(`${appOrigin}/api/tasks`);
+				response.writeHead(upstream.status, { 'content-type': upstream.type });
+				response.end(upstream.body);
+				return;
+			}
+			const path = normalize(join(base, decodeURIComponent(pathname)));
+			const file = path.endsWith(sep) ? join(path, 'index.html') : path;
+			if (!file.startsWith(base + sep)) {
+				response.writeHead(403).end();
+				return;
+			}
+			/** @type {Buffer} */
+			let body;
+			try {
+				body = await readFile(file);
+			} catch {
+				response.writeHead(404).end();
+				return;
+			}
+			response.writeHead(200, {
+				'content-type': TYPES[extname(file)] ?? 'application/octet-stream'
+			});
+			response.end(body);
+		} catch (error) {
+			response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+		}
+	});
+	staticServer = http;
+	await new Promise((listening, failed) => {
+		http.once('error', failed);
+		http.listen(0, '127.0.0.1', () => listening(undefined));
+	});
+	const address = http.address();
+	if (typeof address !== 'object' || !address) throw new Error('the static server has no port');
+	return `http://127.0.0.1:${address.port}`;
+}
+
+/**
+ * GET on a connection of its own. `fetch` would reuse a kept-alive connection that the server
+ * closed while the Storybook steps (synchronous child processes) kept this process from noticing,
+ * and fail with "other side closed".
+ * @param {string} url
+ * @returns {Promise<{ status: number; type: string; body: Buffer }>}
+ */
+function getFresh(url) {
+	return new Promise((done, failed) => {
+		get(url, { agent: false }, (response) => {
+			/** @type {Buffer[]} */
+			const chunks = [];
+			response.on('data', (chunk) => chunks.push(chunk));
+			response.on('error', failed);
+			response.on('end', () =>
+				done({
+					status: response.statusCode ?? 0,
+					type: response.headers['content-type'] ?? 'application/octet-stream',
+					body: Buffer.concat(chunks)
+				})
+			);
+		}).on('error', failed);
+	});
+}
+
+/** Chromium, launched once for every check. */
+async function launchChromium() {
+	browser ??= await chromium.launch({ executablePath: ensureChromium(), args: ['--no-sandbox'] });
+	return browser;
+}
+
+/** Saves a screenshot of `page` as `<name>.png` when SCREENSHOTS is set. */
+async function shoot(/** @type {import('playwright').Page} */ page, /** @type {string} */ name) {
+	if (!shots) return;
+	mkdirSync(shots, { recursive: true });
+	await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
 async function cleanup() {
 	await browser?.close();
 	server?.kill();
+	staticServer?.closeAllConnections();
+	staticServer?.close();
 	if (process.env.KEEP_CONSUMER) console.log(`The app is kept in ${app}`);
 	else rmSync(work, { recursive: true, force: true });
 }
