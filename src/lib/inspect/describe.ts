@@ -41,7 +41,7 @@ export function summarize(event: InspectEvent): string {
 		case 'response':
 			return `${event.kind} → ${event.status ?? event.error ?? '?'} · ${seconds(event.ms)}`;
 		case 'message':
-			return `message ${event.event ?? ''}${event.id !== undefined ? ` #${event.id}` : ''} · ${bytes(event.size)}${'update' in event ? '' : ' · not applied'}`;
+			return `message${event.event ? ` ${event.event}` : ''}${event.id !== undefined ? ` #${event.id}` : ''} · ${bytes(event.size)}${'update' in event ? '' : ' · not applied'}`;
 		case 'heartbeat':
 			return 'heartbeat';
 		case 'hint':

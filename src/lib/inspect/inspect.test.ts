@@ -77,9 +77,10 @@ describe('inspect()', () => {
 			'reconnecting>live:opened',
 			'live>closed:stop'
 		]);
+		// The status change that opened an attempt comes before the attempt's events.
 		expect(types(events)).toEqual([
-			'attempt',
 			'status',
+			'attempt',
 			'opened',
 			'status',
 			'message',
@@ -383,7 +384,8 @@ describe('consoleLogger()', () => {
 		transport.last.sink.heartbeat();
 		transport.last.sink.failed(retryable('HTTP 503'));
 		live.stop();
-		expect(lines[0]).toMatch(/^\[log\] \+0\.000 s {2}attempt 1 · sse$/);
+		expect(lines[0]).toMatch(/^\[log\] \+0\.000 s {2}idle → connecting · start · sse$/);
+		expect(lines[1]).toMatch(/^\[log\] \+0\.000 s {2}attempt 1 · sse$/);
 		expect(lines.some((line) => line.includes('connecting → live · opened'))).toBe(true);
 		expect(lines.some((line) => line.includes('heartbeat'))).toBe(false);
 		expect(warnings).toEqual([expect.stringContaining('failed: HTTP 503')]);

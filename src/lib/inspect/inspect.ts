@@ -100,8 +100,22 @@ export function inspect<T>(
 
 	let seq = 0;
 	const active = () => settings.onEvent !== undefined || shared.listeners.size > 0;
+	/**
+	 * Events of an attempt being opened, held until the status change that opened it is told (the
+	 * engine opens an attempt before it publishes its new status).
+	 */
+	let holding: Array<() => Draft> | undefined;
 	function emit(draft: () => Draft) {
 		if (!active()) return;
+		if (holding) holding.push(draft);
+		else deliver(draft);
+	}
+	function release() {
+		const held = holding;
+		holding = undefined;
+		held?.forEach(deliver);
+	}
+	function deliver(draft: () => Draft) {
 		const event = { seq: ++seq, at: base.now(), source: id, label, ...draft() } as InspectEvent;
 		if (settings.onEvent) {
 			try {
@@ -129,6 +143,8 @@ export function inspect<T>(
 	let handle: LiveSourceHandle<unknown> | undefined;
 	let detach: (() => void) | undefined;
 	let last: ConnectionState | undefined;
+	/** Whether the source was live before: only a reconnect can resume. */
+	let wasLive = false;
 	/** Rows with a change on its way, by key: its mutation id, if known. */
 	const changing = new Map<string, string | undefined>();
 
@@ -160,6 +176,9 @@ export function inspect<T>(
 		last = state;
 		source.state = state;
 		const from = before?.status ?? 'idle';
+		const held = holding;
+		holding = undefined;
+		if (state.status === 'live') wasLive = true;
 		if (state.status !== from) {
 			const why = cause ?? appCause(from, state.status);
 			emit(() => ({
@@ -185,6 +204,7 @@ export function inspect<T>(
 		} else if (before && state.continuity !== before.continuity) {
 			emit(() => ({ type: 'continuity', from: before.continuity, to: state.continuity }));
 		}
+		held?.forEach(deliver);
 		sourcesChanged();
 	}
 
@@ -359,6 +379,8 @@ export function inspect<T>(
 		supported: transport.supported && ((platformEnv) => transport.supported!(platformEnv)),
 		open(sink, attempt: Attempt) {
 			bind();
+			holding ??= [];
+			queueMicrotask(release);
 			const mine = ++attempts;
 			const current = () => mine === attempts;
 			emit(() => ({
@@ -369,13 +391,14 @@ export function inspect<T>(
 			}));
 			const forward: TransportSink<unknown> = {
 				opened(info = {}) {
+					release();
 					if (current()) {
 						const kind = info.transport ?? transport.kind;
 						emit(() => ({
 							type: 'opened',
 							transport: kind,
 							degraded: info.degraded === true,
-							resumed: info.resumed === true,
+							resumed: info.resumed === true && wasLive,
 							bidirectional: info.bidirectional ?? transport.bidirectional === true
 						}));
 						if (liveTransport !== undefined && kind !== liveTransport)
@@ -390,6 +413,7 @@ export function inspect<T>(
 					within('opened', () => sink.opened(info));
 				},
 				message(data, meta: MessageMeta = {}) {
+					release();
 					if (!current()) return sink.message(data, meta);
 					if (meta.event === EVENTS.resync) {
 						emit(() => ({ type: 'resync', phase: 'asked' }));
@@ -412,22 +436,27 @@ export function inspect<T>(
 					}));
 				},
 				dropped(error) {
+					release();
 					if (current()) emit(() => ({ type: 'dropped', error: errorInfo(error) }));
 					within('message', () => sink.dropped(error));
 				},
 				heartbeat() {
+					release();
 					if (current()) emit(() => ({ type: 'heartbeat' }));
 					within('heartbeat', () => sink.heartbeat());
 				},
 				hint(hints) {
+					release();
 					if (current()) emit(() => ({ type: 'hint', hints }));
 					sink.hint(hints);
 				},
 				failed(error) {
+					release();
 					if (current()) emit(() => ({ type: 'failed', error: errorInfo(error) }));
 					within('failed', () => sink.failed(error));
 				},
 				ended(info) {
+					release();
 					if (current()) emit(() => ({ type: 'ended', final: info?.final === true }));
 					within('ended', () => sink.ended(info));
 				}
