@@ -13,7 +13,10 @@ const config: StorybookConfig = {
 			options: { mdxPluginOptions: { mdxCompileOptions: { remarkPlugins: [remarkGfm] } } }
 		},
 		'@storybook/addon-a11y',
-		'@storybook/addon-vitest'
+		'@storybook/addon-vitest',
+		// The kit's own addon (the Connection panel), from the sources: users add
+		// 'svelte-realtime-kit/storybook'.
+		fileURLToPath(new URL('../src/lib/storybook/preset.ts', import.meta.url))
 	],
 	// Languages for the docs' code blocks. An entry of its own rather than an import in preview.ts:
 	// package.json marks every non-CSS module side-effect free, so a bare import would be dropped.
