@@ -24,6 +24,7 @@ const steps = [
 	['unit (jsdom + node, core coverage)', `${vitest('unit', ['unit', 'node'])} --coverage`],
 	['browser + stories (Chromium)', vitest('browser', ['browser', 'storybook'])],
 	['Storybook static build under a sub-path', 'node scripts/check-storybook-build.js'],
+	['Storybook Connection panel and its fault buttons', 'node scripts/check-storybook-panel.js'],
 	['demo: build, then the production server in Chromium', `npx vite build && ${vitest('demo')}`],
 	['tabs: Chromium pages sharing one connection', vitest('tabs')],
 	['redis: real redis-server, several server processes', vitest('redis')],

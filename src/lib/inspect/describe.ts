@@ -40,8 +40,15 @@ export function summarize(event: InspectEvent): string {
 			return `${event.method} ${path(event.url)}${event.probe ? ' · probe' : ''}`;
 		case 'response':
 			return `${event.kind} → ${event.status ?? event.error ?? '?'} · ${seconds(event.ms)}`;
-		case 'message':
-			return `message${event.event ? ` ${event.event}` : ''}${event.id !== undefined ? ` #${event.id}` : ''} · ${bytes(event.size)}${'update' in event ? '' : ' · not applied'}`;
+		case 'message': {
+			// A socket's message names its type in its data.
+			const type =
+				event.event ??
+				(typeof event.data === 'object' && event.data !== null
+					? (event.data as { type?: unknown }).type
+					: undefined);
+			return `message${typeof type === 'string' && type ? ` ${type}` : ''}${event.id !== undefined ? ` #${event.id}` : ''} · ${bytes(event.size)}${'update' in event ? '' : ' · not applied'}`;
+		}
 		case 'heartbeat':
 			return 'heartbeat';
 		case 'hint':

@@ -185,8 +185,8 @@ export interface StoryLike {
 }
 
 /**
- * Resolves once the inspected sources are settled (see {@link SettledRule}), with them; at once
- * when there are none. Given a story context, it reads the rule from the story's
+ * Resolves once the inspected sources are settled (see {@link SettledRule}), with them, a task
+ * later (when the page shows it); at once when there are none. Given a story context, it reads the rule from the story's
  * `parameters.connection.settled` and waits for that story's sources only (when they have a
  * scope). Play functions and screenshot steps wait on it instead of on timers or text.
  *
@@ -215,16 +215,31 @@ export function whenSettled(
 			: inspectedSources().filter((source) => source.scope === undefined);
 	};
 	return new Promise((resolve, reject) => {
+		/** Settled now: `confirm` on the next task. */
+		let confirming: ReturnType<typeof setTimeout> | undefined;
+		const settledNow = () => {
+			const sources = select();
+			return isSettled(sources, opts.until) ? sources : undefined;
+		};
 		const check = () => {
-			let sources: InspectedSource[];
-			let settled: boolean;
+			if (confirming !== undefined) return;
 			try {
-				sources = select();
-				settled = isSettled(sources, opts.until);
+				if (!settledNow()) return;
 			} catch (error) {
 				return finish(error);
 			}
-			if (settled) finish(undefined, sources);
+			// Resolved a task later, if still settled: what the page shows of the state (a badge, the
+			// rows) is rendered by then.
+			confirming = setTimeout(() => {
+				confirming = undefined;
+				let sources: InspectedSource[] | undefined;
+				try {
+					sources = settledNow();
+				} catch (error) {
+					return finish(error);
+				}
+				if (sources) finish(undefined, sources);
+			}, 0);
 		};
 		const off = onSourcesChange(check);
 		const timer = setTimeout(() => {
@@ -245,6 +260,7 @@ export function whenSettled(
 		function finish(error: unknown, sources?: InspectedSource[]) {
 			off();
 			clearTimeout(timer);
+			if (confirming !== undefined) clearTimeout(confirming);
 			opts.signal?.removeEventListener('abort', onAbort);
 			if (sources) resolve(sources);
 			else reject(error);

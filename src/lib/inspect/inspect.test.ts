@@ -354,6 +354,9 @@ describe('whenSettled()', () => {
 		transport.last.sink.message({ type: 'snapshot', items: [task(1)] }, { event: 'snapshot' });
 		live.store.flush();
 		env.runFrames();
+		// Settled: told a task later, once the page shows it.
+		expect(settled).toBe(false);
+		await vi.advanceTimersByTimeAsync(1);
 		await waiting;
 		expect(settled).toBe(true);
 

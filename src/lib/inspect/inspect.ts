@@ -97,6 +97,12 @@ export function inspect<T>(
 		pending: 0,
 		stopped: false
 	};
+	// In a page, the source counts from now on: a story's settled signal waits for it to start.
+	// (On a server it never starts, and is not kept.)
+	if (typeof document !== 'undefined') {
+		shared.sources.set(id, source);
+		sourcesChanged();
+	}
 
 	let seq = 0;
 	const active = () => settings.onEvent !== undefined || shared.listeners.size > 0;
