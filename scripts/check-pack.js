@@ -95,7 +95,7 @@ const only = {
 	'dist/inspect/index.js': [],
 	// The addon: its preset runs in Storybook's Node process, its panel in the manager (React),
 	// its preview part in the preview.
-	'dist/storybook/preset.js': ['node:url'],
+	'dist/storybook/preset.js': ['node:fs', 'node:path', 'node:url'],
 	'dist/storybook/manager.js': ['react', 'storybook'],
 	'dist/storybook/preview.js': ['storybook']
 };
