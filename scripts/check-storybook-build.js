@@ -13,11 +13,12 @@
 //     mock server's side (the preview's `window.__srkMocks`).
 // Options: --no-build (check the existing build), --only <text> (entries whose id contains it).
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { extname, join, normalize, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright';
+import { sendFile } from './static-files.js';
 import { ensureChromium } from './chromium.js';
 
 const OUT = resolve(option('--out') ?? 'storybook-static');
@@ -27,18 +28,6 @@ const ONLY = option('--only');
 const FINISH_TIMEOUT = 30_000;
 /** The whole run, build excluded. */
 const RUN_TIMEOUT = 240_000;
-/** @type {Record<string, string>} */
-const TYPES = {
-	'.html': 'text/html; charset=utf-8',
-	'.js': 'text/javascript',
-	'.mjs': 'text/javascript',
-	'.css': 'text/css',
-	'.json': 'application/json',
-	'.svg': 'image/svg+xml',
-	'.png': 'image/png',
-	'.woff': 'font/woff',
-	'.woff2': 'font/woff2'
-};
 
 /** @param {string} name */
 function option(name) {
@@ -236,12 +225,7 @@ const server = createServer((request, response) => {
 		response.writeHead(404).end();
 		return;
 	}
-	let file = normalize(join(OUT, path.slice(PREFIX.length)));
-	if (!file.startsWith(OUT)) return response.writeHead(403).end();
-	if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-	if (!existsSync(file)) return response.writeHead(404).end();
-	response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
-	createReadStream(file).pipe(response);
+	sendFile(OUT, path.slice(PREFIX.length), response);
 });
 await new Promise((done) => server.listen(0, '127.0.0.1', () => done(undefined)));
 const address = server.address();

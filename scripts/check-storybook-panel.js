@@ -11,11 +11,12 @@
 //   - no page errors, no console errors but the network failures the faults cause on purpose.
 // With SCREENSHOTS=<dir>, saves the panel of three stories in light and dark.
 // Options: --dir <build> (default storybook-static; build it with `npx storybook build`).
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { extname, join, normalize, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright';
+import { sendFile } from './static-files.js';
 import { ensureChromium } from './chromium.js';
 
 const DIR = resolve(option('--dir') ?? 'storybook-static');
@@ -30,17 +31,6 @@ const STORIES = {
 	two: 'live-livesource--two-timelines-one-connection',
 	refused: 'live-livesource--web-socket-toggle-refused',
 	noMock: 'components-transportbadge--live'
-};
-/** @type {Record<string, string>} */
-const TYPES = {
-	'.html': 'text/html; charset=utf-8',
-	'.js': 'text/javascript',
-	'.css': 'text/css',
-	'.json': 'application/json',
-	'.svg': 'image/svg+xml',
-	'.png': 'image/png',
-	'.woff': 'font/woff',
-	'.woff2': 'font/woff2'
 };
 
 /** @param {string} name */
@@ -64,12 +54,7 @@ watchdog.unref();
 
 const server = createServer((request, response) => {
 	const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-	let file = normalize(join(DIR, path));
-	if (!file.startsWith(DIR)) return response.writeHead(403).end();
-	if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-	if (!existsSync(file)) return response.writeHead(404).end();
-	response.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
-	createReadStream(file).pipe(response);
+	sendFile(DIR, path, response);
 });
 await new Promise((done) => server.listen(0, '127.0.0.1', () => done(undefined)));
 const address = server.address();
