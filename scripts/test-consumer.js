@@ -24,14 +24,14 @@
 // SCREENSHOTS=<dir> saves a screenshot of each page there.
 import { execSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { chromium } from 'playwright';
 import { ensureChromium } from './chromium.js';
 import { writeReadmeFiles } from './readme.js';
+import { sendFile } from './static-files.js';
 
 const root = resolve(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'srk-consumer-'));
@@ -58,17 +58,6 @@ const STORY = 'consumer-inspected-tasks--polling';
 const PANEL = 'svelte-realtime-kit/connection/panel';
 /** The inspected source's label in the story. */
 const SOURCE = 'consumer tasks';
-
-/** What the static Storybook's files are served as. @type {Record<string, string>} */
-const TYPES = {
-	'.html': 'text/html; charset=utf-8',
-	'.js': 'text/javascript',
-	'.css': 'text/css',
-	'.json': 'application/json',
-	'.svg': 'image/svg+xml',
-	'.png': 'image/png',
-	'.woff2': 'font/woff2'
-};
 
 /** @type {import('node:child_process').ChildProcess | undefined} */
 let server;
@@ -425,7 +414,6 @@ async function checkConnectionPanel(origin, appOrigin) {
  * @param {string} dir @param {string} appOrigin @returns {Promise<string>} its origin
  */
 async function serveStorybook(dir, appOrigin) {
-	const base = resolve(dir);
 	const http = createHttpServer(async (request, response) => {
 		try {
 			const { pathname } = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -435,24 +423,7 @@ async function serveStorybook(dir, appOrigin) {
 				response.end(upstream.body);
 				return;
 			}
-			const path = normalize(join(base, decodeURIComponent(pathname)));
-			const file = path.endsWith(sep) ? join(path, 'index.html') : path;
-			if (!file.startsWith(base + sep)) {
-				response.writeHead(403).end();
-				return;
-			}
-			/** @type {Buffer} */
-			let body;
-			try {
-				body = await readFile(file);
-			} catch {
-				response.writeHead(404).end();
-				return;
-			}
-			response.writeHead(200, {
-				'content-type': TYPES[extname(file)] ?? 'application/octet-stream'
-			});
-			response.end(body);
+			sendFile(dir, decodeURIComponent(pathname), response);
 		} catch (error) {
 			response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
 		}
