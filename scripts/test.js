@@ -30,7 +30,11 @@ const steps = [
 	['redis: real redis-server, several server processes', vitest('redis')],
 	['package', 'npm run --silent package'],
 	['pack contents', 'node scripts/check-pack.js'],
-	['size budgets (min+gzip of typical imports)', 'node scripts/size.js']
+	['size budgets (min+gzip of typical imports)', 'node scripts/size.js'],
+	[
+		'consumer app: the packed package, the README and the addon in its Storybook',
+		'node scripts/test-consumer.js'
+	]
 ];
 
 /** @type {Array<[string, string, string]>} */
