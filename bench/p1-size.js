@@ -23,17 +23,19 @@ const ours = [
 	{ name: 'SSE adapter alone (core)', goal: 3 },
 	{ name: 'WebSocket path (core)' },
 	{ name: 'SSE with the engine (core)' },
-	{ name: 'badge only', goal: 1.5 }
+	{ name: 'badge only (JavaScript)', goal: 1.5 }
 ];
 
 export default async function run() {
 	const sizes = new Map();
 	/** What each import loads on first use (dynamic imports), apart from what it loads up front. */
 	const later = new Map();
-	for (const { name, code } of cases) {
+	for (const { name, code, count } of cases) {
 		if (!ours.some((o) => o.name === name)) continue;
-		const { gzip, lazyGzip } = await measure(`bench-${name}`, code);
-		sizes.set(name, gzip / KiB);
+		const measured = await measure(`bench-${name}`, code);
+		const { lazyGzip } = measured;
+		// A case that counts its code or its styles alone (the badge's JavaScript) reports that.
+		sizes.set(name, (count ? measured[count] : measured).gzip / KiB);
 		later.set(name, lazyGzip / KiB);
 	}
 	const base = new Map();

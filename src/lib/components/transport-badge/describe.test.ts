@@ -47,7 +47,10 @@ describe('describeBadge', () => {
 		[0, 'last event 0 s ago'],
 		[59_999, 'last event 59 s ago'],
 		[60_000, 'last event 1 min ago'],
+		[3_599_999, 'last event 59 min ago'],
 		[3_600_000, 'last event 1 h ago'],
+		[86_399_999, 'last event 23 h ago'],
+		[86_400_000, 'last event 1 d ago'],
 		[2 * 86_400_000, 'last event 2 d ago']
 	])('formats the last-event age (%i ms)', (age, expected) => {
 		expect(describeBadge({ status: 'live', lastEventAt: NOW - age }, NOW).lastEvent).toBe(expected);

@@ -6,29 +6,26 @@ import type {
 	TransportBadgeState
 } from './types.js';
 
+/** An age in whole seconds, minutes, hours or days, the largest unit it has one of: `12 s`, `3 h`. */
 function formatAge(ms: number): string {
 	const seconds = Math.max(0, Math.floor(ms / 1000));
-	if (seconds < 60) return `${seconds} s`;
-	const minutes = Math.floor(seconds / 60);
-	if (minutes < 60) return `${minutes} min`;
-	const hours = Math.floor(minutes / 60);
-	if (hours < 24) return `${hours} h`;
-	return `${Math.floor(hours / 24)} d`;
+	return seconds < 60
+		? `${seconds} s`
+		: seconds < 3600
+			? `${Math.floor(seconds / 60)} min`
+			: seconds < 86400
+				? `${Math.floor(seconds / 3600)} h`
+				: `${Math.floor(seconds / 86400)} d`;
 }
+
+/** Each status named as it is spelled: `{ idle: 'idle', connecting: 'connecting', … }`. */
+const STATUS_LABELS = Object.fromEntries(
+	CONNECTION_STATUSES.map((status) => [status, status])
+) as Record<ConnectionStatus, string>;
 
 /** The badge's English texts. */
 export const defaultTransportBadgeLabels: TransportBadgeLabels = {
-	status: {
-		idle: 'idle',
-		connecting: 'connecting',
-		live: 'live',
-		stale: 'stale',
-		reconnecting: 'reconnecting',
-		offline: 'offline',
-		paused: 'paused',
-		failed: 'failed',
-		closed: 'closed'
-	},
+	status: STATUS_LABELS,
 	transport: { sse: 'SSE', polling: 'Polling', websocket: 'WebSocket', 'socket.io': 'Socket.IO' },
 	fallback: 'fallback',
 	retryingIn: (seconds) => `retrying in ${seconds} s`,
@@ -62,6 +59,10 @@ export function resolveLabels(input: TransportBadgeLabelsInput | undefined): Tra
 	};
 }
 
+/** The parts given, empty ones left out, as one phrase: `SSE · live · shared`. */
+export const joinParts = (...parts: (string | false | undefined)[]): string =>
+	parts.filter(Boolean).join(' · ');
+
 /** Everything the badge renders, as text. */
 export interface BadgeDescription {
 	status: ConnectionStatus;
@@ -82,15 +83,11 @@ export interface BadgeDescription {
 	sharing: string | undefined;
 }
 
-const STATUSES: ReadonlySet<string> = new Set(CONNECTION_STATUSES);
-
 const ATTEMPT_STATUSES: ReadonlySet<ConnectionStatus> = new Set([
 	'connecting',
 	'reconnecting',
 	'failed'
 ]);
-
-const toMs = (instant: Instant) => (typeof instant === 'number' ? instant : instant.getTime());
 
 /**
  * Turns a connection's state into the badge's texts. Pure: the clock is an argument.
@@ -102,17 +99,15 @@ export function describeBadge(
 	labels: TransportBadgeLabels = defaultTransportBadgeLabels
 ): BadgeDescription {
 	const status = state.status ?? 'idle';
-	if (!STATUSES.has(status)) {
+	if (!CONNECTION_STATUSES.includes(status)) {
 		throw new TypeError(
 			`TransportBadge: unknown status ${preview(status)}; expected one of ${CONNECTION_STATUSES.join(', ')}`
 		);
 	}
-	const statusLabel =
-		ownLabel(labels.status, status) ?? ownLabel(defaultTransportBadgeLabels.status, status)!;
+	const statusLabel = ownLabel(labels.status, status) ?? defaultTransportBadgeLabels.status[status];
 	const nowMs = checkedMs(now, 'now');
 	const kind = state.transport;
-	const transportLabel =
-		kind === undefined || kind === '' ? undefined : (ownLabel(labels.transport, kind) ?? kind);
+	const transportLabel = kind ? (ownLabel(labels.transport, kind) ?? kind) : undefined;
 
 	let retry: string | undefined;
 	if (status === 'reconnecting' && state.retryAt !== undefined) {
@@ -144,7 +139,7 @@ export function describeBadge(
 		status,
 		transportLabel,
 		statusLabel,
-		summary: [transportLabel, statusLabel, shared && labels.shared].filter(Boolean).join(' · '),
+		summary: joinParts(transportLabel, statusLabel, shared && labels.shared),
 		fallbackLabel: state.degraded ? labels.fallback : undefined,
 		retry,
 		attempt,
@@ -163,7 +158,7 @@ function preview(value: unknown): string {
 }
 
 function checkedMs(instant: Instant, name: string): number {
-	const ms = toMs(instant);
+	const ms = typeof instant === 'number' ? instant : instant.getTime();
 	if (!Number.isFinite(ms)) {
 		throw new TypeError(
 			`TransportBadge: \`${name}\` must be a finite epoch-millisecond number or a valid Date, got ${String(instant)}`
