@@ -1,18 +1,30 @@
 // Shared pieces of the Chromium benchmarks (P3–P5): the pages under bench/pages/ built against
-// dist/ with Vite, a server for them (with Fetch-API handlers such as the kit's `sseResponse`), and
-// Chromium pages with precise timers.
+// dist/ with Vite (and, to render on the server, their server modules built for Node), a server
+// for them (with Fetch-API handlers such as the kit's `sseResponse`), and Chromium pages with
+// precise timers.
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { build } from 'vite';
 import { DIST, startServer } from './lib.js';
 
 const PAGES = resolve('bench/pages');
 const OUT = resolve('node_modules/.cache/srk-bench-pages');
-const ENTRIES = ['flood', 'list', 'leaks'];
+const OUT_SERVER = resolve('node_modules/.cache/srk-bench-server');
+const ENTRIES = ['flood', 'list', 'list/hydrate', 'leaks'];
+
+/** The package's entries resolve to dist/, as an app that installed it would get them. */
+const alias = {
+	'svelte-realtime-kit/core': join(DIST, 'core/index.js'),
+	'svelte-realtime-kit/server': join(DIST, 'server/index.js'),
+	'svelte-realtime-kit': join(DIST, 'index.js')
+};
 
 /** @type {Promise<string> | undefined} */
 let built;
+/** @type {Map<string, Promise<any>>} */
+const serverModules = new Map();
 
 /**
  * Builds every page of bench/pages/ once per process (production mode, minified, the kit from
@@ -27,14 +39,7 @@ export function buildPages() {
 			root: PAGES,
 			base: '/',
 			plugins: [svelte({ configFile: false })],
-			resolve: {
-				alias: {
-					'svelte-realtime-kit/core': join(DIST, 'core/index.js'),
-					'svelte-realtime-kit/server': join(DIST, 'server/index.js'),
-					'svelte-realtime-kit': join(DIST, 'index.js')
-				},
-				conditions: ['svelte', 'browser', 'import']
-			},
+			resolve: { alias, conditions: ['svelte', 'browser', 'import'] },
 			build: {
 				outDir: OUT,
 				emptyOutDir: true,
@@ -42,13 +47,49 @@ export function buildPages() {
 				target: 'es2022',
 				modulePreload: false,
 				rollupOptions: {
-					input: Object.fromEntries(ENTRIES.map((name) => [name, join(PAGES, name, 'index.html')]))
+					input: Object.fromEntries(
+						ENTRIES.map((name) => [name.replaceAll('/', '-'), join(PAGES, name, 'index.html')])
+					)
 				}
 			}
 		});
 		return OUT;
 	})();
 	return built;
+}
+
+/**
+ * Builds a module of bench/pages/ for Node, as an app's server build would (Vite's SSR build:
+ * Svelte components compiled for the server, the kit from dist/, `svelte` itself from
+ * node_modules), once per process, and imports it.
+ * @param {string} path relative to bench/pages/, e.g. `list/hydrate/server.js`
+ */
+export function importServerModule(path) {
+	let module = serverModules.get(path);
+	if (!module) {
+		const name = path.replace(/\.js$/, '').replaceAll('/', '-');
+		module = (async () => {
+			await build({
+				configFile: false,
+				logLevel: 'warn',
+				mode: 'production',
+				root: PAGES,
+				plugins: [svelte({ configFile: false })],
+				resolve: { alias },
+				build: {
+					ssr: true,
+					outDir: OUT_SERVER,
+					emptyOutDir: false,
+					minify: false,
+					target: 'node20',
+					rollupOptions: { input: { [name]: join(PAGES, path) }, output: { format: 'es' } }
+				}
+			});
+			return import(pathToFileURL(join(OUT_SERVER, `${name}.js`)).href);
+		})();
+		serverModules.set(path, module);
+	}
+	return module;
 }
 
 const TYPES = {

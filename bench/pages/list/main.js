@@ -1,6 +1,6 @@
 // P4 page: the same keyed list operations on three lists in one page, timed from the start of an
-// operation until the DOM is updated and laid out (a forced layout). Driven by p4-list.js through
-// window.list.
+// operation until the DOM is updated and laid out (a forced layout), and each list filled with
+// 1,000 rows on its own for the heap measure. Driven by p4-list.js through window.list.
 import { flushSync, mount } from 'svelte';
 import { createEnv } from 'svelte-realtime-kit';
 import KitItems from './KitItems.svelte';
@@ -176,4 +176,31 @@ function round(name, index, justNow = false) {
 	return { ms, counts, content: snapshot };
 }
 
-Object.assign(window, { list: { round, names: Object.keys(lists) } });
+/**
+ * For the heap measure: gives list `name` 1,000 new rows (as "create 1,000" does), of which the
+ * page keeps nothing but what the list holds; returns how many rows it shows.
+ * @param {string} name
+ */
+function fill(name) {
+	const list = lists[name];
+	if (!list) throw new Error(`no list ${name}`);
+	recent = false;
+	now = Math.floor(Date.now() / 60_000) * 60_000;
+	list.create(build(1000));
+	void host(name).offsetHeight;
+	return rowsOf(name).length;
+}
+
+/**
+ * Clears list `name`; returns how many rows it shows (0).
+ * @param {string} name
+ */
+function empty(name) {
+	const list = lists[name];
+	if (!list) throw new Error(`no list ${name}`);
+	list.clear();
+	void host(name).offsetHeight;
+	return rowsOf(name).length;
+}
+
+Object.assign(window, { list: { round, fill, empty, names: Object.keys(lists) } });

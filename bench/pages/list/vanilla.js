@@ -34,6 +34,35 @@ export function createVanillaList(target, section) {
 	const list = /** @type {HTMLElement} */ (shell.querySelector('ol'));
 	const template = /** @type {HTMLElement} */ (list.firstElementChild);
 	template.remove();
+	target.append(shell);
+	return keyedList(list, template);
+}
+
+/**
+ * Takes over a server-rendered list: `section` holds one row per item of `items`, in order (the
+ * markup `<ActivityTimeline>` renders). Each row is found and kept, its relative time written again
+ * where it reads differently now; nothing else is touched.
+ * @param {Element} section
+ * @param {readonly Item[]} items
+ */
+export function adoptVanillaList(section, items) {
+	const list = /** @type {HTMLElement | null} */ (section.querySelector('ol'));
+	const first = list?.firstElementChild;
+	if (!list || !first) throw new Error('no server-rendered rows to adopt');
+	if (list.children.length !== items.length)
+		throw new Error(`${list.children.length} rows rendered for ${items.length} items`);
+	const keyed = keyedList(list, /** @type {HTMLElement} */ (first.cloneNode(true)));
+	keyed.adopt(items);
+	return keyed;
+}
+
+/**
+ * The list's operations on `list`, new rows cloned from `template` (a row whose title, actor and
+ * time elements are found by class, their paths then reused for every row).
+ * @param {HTMLElement} list
+ * @param {HTMLElement} template
+ */
+function keyedList(list, template) {
 	const titlePath = pathTo(
 		template,
 		/** @type {Element} */ (template.querySelector('[class*="srk-timeline__title"]'))
@@ -43,25 +72,31 @@ export function createVanillaList(target, section) {
 		/** @type {Element} */ (template.querySelector('[class*="srk-timeline__actor"]'))
 	);
 	const timePath = pathTo(template, /** @type {Element} */ (template.querySelector('time')));
-	target.append(shell);
 
 	/** @type {Map<string, { li: HTMLElement; title: Text; actor: Text; time: HTMLTimeElement; label: Text; item: Item; text: string }>} */
 	const rows = new Map();
+
+	/** @param {HTMLElement} li @param {Item} item @param {string} text */
+	function keep(li, item, text) {
+		const title = /** @type {Text} */ (follow(li, titlePath).firstChild);
+		const actor = /** @type {Text} */ (follow(li, actorPath).firstChild);
+		const time = /** @type {HTMLTimeElement} */ (follow(li, timePath));
+		const label = /** @type {Text} */ (time.firstChild);
+		const row = { li, title, actor, time, label, item, text };
+		rows.set(item.id, row);
+		return row;
+	}
 
 	/** @param {Item} item @param {number} now */
 	function create(item, now) {
 		const li = /** @type {HTMLElement} */ (template.cloneNode(true));
 		li.dataset.key = item.id;
-		const title = /** @type {Text} */ (follow(li, titlePath).firstChild);
-		const actor = /** @type {Text} */ (follow(li, actorPath).firstChild);
-		const time = /** @type {HTMLTimeElement} */ (follow(li, timePath));
-		const label = /** @type {Text} */ (time.firstChild);
 		const text = formatRelative(item.updatedAt, now);
-		title.data = item.title;
-		actor.data = item.actor;
-		time.dateTime = new Date(item.updatedAt).toISOString();
-		label.data = text;
-		rows.set(item.id, { li, title, actor, time, label, item, text });
+		const row = keep(li, item, text);
+		row.title.data = item.title;
+		row.actor.data = item.actor;
+		row.time.dateTime = new Date(item.updatedAt).toISOString();
+		row.label.data = text;
 		return li;
 	}
 
@@ -77,6 +112,20 @@ export function createVanillaList(target, section) {
 		/** @param {readonly Item[]} items */
 		create: add,
 		append: add,
+		/** @param {readonly Item[]} items the rows already rendered, in order */
+		adopt(items) {
+			const now = Date.now();
+			let li = /** @type {HTMLElement | null} */ (list.firstElementChild);
+			for (const item of items) {
+				if (!li || li.dataset.key !== item.id)
+					throw new Error(`row ${li?.dataset.key} rendered where ${item.id} belongs`);
+				const row = keep(li, item, '');
+				row.text = row.label.data;
+				const text = formatRelative(item.updatedAt, now);
+				if (text !== row.text) row.label.data = row.text = text;
+				li = /** @type {HTMLElement | null} */ (li.nextElementSibling);
+			}
+		},
 		/** @param {readonly Item[]} items changed rows */
 		update(items) {
 			const now = Date.now();
