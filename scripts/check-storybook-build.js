@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright';
 import { sendFile } from './static-files.js';
-import { ensureChromium } from './chromium.js';
+import { CHECK_ARGS, ensureChromium } from './chromium.js';
 
 const OUT = resolve(option('--out') ?? 'storybook-static');
 const PREFIX = '/kit/';
@@ -252,14 +252,7 @@ const axeSource = readFileSync(
 
 const browser = await chromium.launch({
 	executablePath: ensureChromium(),
-	args: [
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync',
-		'--no-first-run'
-	]
+	args: CHECK_ARGS
 });
 /** Mock APIs already reported as leaking (their index in `__srkMocks`). */
 /** @type {Set<number>} */

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright';
 import { sendFile } from './static-files.js';
-import { ensureChromium } from './chromium.js';
+import { CHECK_ARGS, ensureChromium } from './chromium.js';
 
 const DIR = resolve(option('--dir') ?? 'storybook-static');
 const SHOTS = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : undefined;
@@ -72,14 +72,7 @@ const started = performance.now();
 
 const browser = await chromium.launch({
 	executablePath: ensureChromium(),
-	args: [
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync',
-		'--no-first-run'
-	]
+	args: CHECK_ARGS
 });
 try {
 	const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });

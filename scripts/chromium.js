@@ -63,3 +63,13 @@ export function ensureChromium() {
 	console.error(HOW_TO_GET_ONE);
 	process.exit(1);
 }
+
+/** Chromium's flags for the check scripts: headless in a container, nothing fetched in the background. */
+export const CHECK_ARGS = [
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync',
+	'--no-first-run'
+];

@@ -39,7 +39,7 @@ export function summarize(event: InspectEvent): string {
 		case 'request':
 			return `${event.method} ${path(event.url)}${event.probe ? ' · probe' : ''}`;
 		case 'response':
-			return `${event.kind} → ${event.status ?? event.error ?? '?'} · ${seconds(event.ms)}`;
+			return `${event.method} ${path(event.url)} → ${event.status ?? event.error ?? '?'} · ${seconds(event.ms)}${event.probe ? ' · probe' : ''}`;
 		case 'message': {
 			// A socket's message names its type in its data.
 			const type =

@@ -91,6 +91,17 @@ export function inspectedSources(scope?: string): InspectedSource[] {
 	return scope === undefined ? all : all.filter((source) => source.scope === scope);
 }
 
+/**
+ * The sources of `scope` (a story's id); when none carries it, the page's sources without a scope
+ * (a story whose sources were made without one).
+ */
+export function storySources(scope: string): InspectedSource[] {
+	const scoped = inspectedSources(scope);
+	return scoped.length > 0
+		? scoped
+		: inspectedSources().filter((source) => source.scope === undefined);
+}
+
 /** Calls `callback` whenever an inspected source's state changes, one is added or removed. */
 export function onSourcesChange(callback: () => void): () => void {
 	const { watchers } = hub();
@@ -206,14 +217,7 @@ export function whenSettled(
 			}
 		: (options as WhenSettledOptions);
 	const timeout = opts.timeout ?? 10_000;
-	const select = () => {
-		if (opts.scope === undefined) return inspectedSources();
-		const scoped = inspectedSources(opts.scope);
-		// A story whose sources carry no scope: the page's unscoped sources are its own.
-		return scoped.length > 0
-			? scoped
-			: inspectedSources().filter((source) => source.scope === undefined);
-	};
+	const select = () => (opts.scope === undefined ? inspectedSources() : storySources(opts.scope));
 	return new Promise((resolve, reject) => {
 		/** Settled now: `confirm` on the next task. */
 		let confirming: ReturnType<typeof setTimeout> | undefined;

@@ -240,6 +240,11 @@ describe('inspect()', () => {
 			'#2 503'
 		]);
 		expect(fetches).toEqual(['/api/tasks', '/api/tasks/stream']);
+		// A response says what it answers.
+		expect(events.filter((e) => e.type === 'response').map(summarize)).toEqual([
+			expect.stringMatching(/^GET \/api\/tasks → 200 · \d+ ms$/),
+			expect.stringMatching(/^GET \/api\/tasks\/stream → 503 · \d+ ms · probe$/)
+		]);
 	});
 
 	it('gives the cause of a change the browser made: offline, online', () => {

@@ -264,12 +264,18 @@ export function inspect<T>(
 	let requests = 0;
 	function request(kind: RequestEvent['kind'], method: string, url: string) {
 		const n = ++requests;
-		const started = base.now();
+		const started = elapsed();
 		const live = last?.status === 'live' || last?.status === 'stale';
 		const probe = live && kindOf(last?.transport) !== kind;
-		emit(() => ({ type: 'request', request: n, kind, method, url, probe }));
+		const target = { request: n, kind, method, url, probe };
+		emit(() => ({ type: 'request', ...target }));
 		return (outcome: { status?: number; error?: string }) =>
-			emit(() => ({ type: 'response', request: n, kind, ...outcome, ms: base.now() - started }));
+			emit(() => ({
+				type: 'response',
+				...target,
+				...outcome,
+				ms: Math.round(elapsed() - started)
+			}));
 	}
 
 	const tracedSockets = new WeakMap<object, unknown>();
@@ -547,6 +553,9 @@ function appCause(from: ConnectionStatus, to: ConnectionStatus): StatusCause {
 	if (from === 'idle' || from === 'closed') return 'start';
 	return 'retry';
 }
+
+/** A monotonic clock for durations, where the platform has one. */
+const elapsed = () => globalThis.performance?.now() ?? Date.now();
 
 /** The request kind a transport's connections make. */
 function kindOf(transport: TransportKind | undefined): RequestEvent['kind'] | undefined {

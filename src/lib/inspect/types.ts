@@ -128,11 +128,15 @@ export interface ResponseEvent extends InspectBase {
 	type: 'response';
 	request: number;
 	kind: 'sse' | 'websocket' | 'http';
+	/** The request's method, URL and `probe`, as its `request` event gave them. */
+	method: string;
+	url: string;
+	probe: boolean;
 	/** The HTTP status; for an `EventSource` or a WebSocket, 200 once it opened. */
 	status?: number;
 	/** Why it failed or closed (`network error`, `closed 1012 restart`). */
 	error?: string;
-	/** Milliseconds since the request. */
+	/** Milliseconds since the request (on a monotonic clock: a stopped `Date` does not stop it). */
 	ms: number;
 }
 

@@ -159,7 +159,7 @@ describe('the timeline', () => {
 		expect(hub().scope).toBeUndefined();
 	});
 
-	it('pairs a response with its request: method, path, outcome, time and probe', () => {
+	it('reads a response with its request: method, path, outcome, time and probe', () => {
 		tracker.show({ id: 'pairs', viewMode: 'story' });
 		event(1, {
 			type: 'request',
@@ -169,8 +169,16 @@ describe('the timeline', () => {
 			url: '/api/tasks/stream',
 			probe: true
 		});
-		now += 42;
-		event(1, { type: 'response', request: 7, kind: 'sse', status: 503, ms: 0 });
+		event(1, {
+			type: 'response',
+			request: 7,
+			kind: 'sse',
+			method: 'GET',
+			url: '/api/tasks/stream',
+			probe: true,
+			status: 503,
+			ms: 42
+		});
 		flushAll();
 		const [request, response] = sent.at(-1)!.entries;
 		expect(request!.summary).toBe('GET /api/tasks/stream · probe');

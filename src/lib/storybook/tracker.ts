@@ -9,6 +9,7 @@ import {
 	forgetFaultTargets,
 	forgetSources,
 	inspectedSources,
+	storySources,
 	isSettled,
 	onInspect,
 	onSourcesChange,
@@ -16,7 +17,7 @@ import {
 	type FaultTarget,
 	type SettledRule
 } from '../inspect/hub.js';
-import type { InspectedSource, InspectEvent, RequestEvent } from '../inspect/types.js';
+import type { InspectedSource, InspectEvent } from '../inspect/types.js';
 import {
 	BATCH_MS,
 	FLOOD_COUNT,
@@ -167,8 +168,6 @@ export function createConnectionTracker(options: TrackerOptions): ConnectionTrac
 	/** The scope of every source seen (never forgotten: late events of a stopped source). */
 	const scopes = new Map<number, string | undefined>();
 	let scopesStale = true;
-	/** Open requests, for the line of their response. */
-	const requests = new Map<string, { event: RequestEvent; at: number }>();
 	/** The mock servers a toggle was turned on for, to turn it off on. */
 	let offline: FaultTarget[] | undefined;
 	let slow: FaultTarget[] | undefined;
@@ -190,29 +189,7 @@ export function createConnectionTracker(options: TrackerOptions): ConnectionTrac
 	const sources = (): InspectedSource[] => {
 		if (!story) return [];
 		if (story.viewMode === 'docs') return inspectedSources();
-		const scoped = inspectedSources(story.id);
-		return scoped.length > 0
-			? scoped
-			: inspectedSources().filter((source) => source.scope === undefined);
-	};
-
-	const describe = (event: InspectEvent): string => {
-		if (event.type === 'request') {
-			requests.set(`${event.source}:${event.request}`, { event, at: clock() });
-			return summarize(event);
-		}
-		if (event.type !== 'response') return summarize(event);
-		const key = `${event.source}:${event.request}`;
-		const request = requests.get(key);
-		requests.delete(key);
-		if (!request) return summarize(event);
-		// `GET /api/tasks/stream → 503 · 12 ms · probe` rather than `sse → 503 · 12 ms`. The time
-		// from this page's clock: a story may stop `Date` (the events' `at` and `ms` then read 0).
-		const target = summarize({ ...request.event, probe: false });
-		const outcome = event.status ?? event.error ?? '?';
-		const ms = Math.max(event.ms, Math.round(clock() - request.at));
-		const took = ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-		return `${target} → ${outcome} · ${took}${request.event.probe ? ' · probe' : ''}`;
+		return storySources(story.id);
 	};
 
 	const later = () => {
@@ -290,7 +267,7 @@ export function createConnectionTracker(options: TrackerOptions): ConnectionTrac
 			type: event.type,
 			source: event.source,
 			label: event.label,
-			summary: describe(event),
+			summary: summarize(event),
 			event: plain(event)
 		});
 	});
@@ -338,7 +315,6 @@ export function createConnectionTracker(options: TrackerOptions): ConnectionTrac
 			count = 0;
 			kept = [];
 			pending = [];
-			requests.clear();
 			reset = true;
 			rendered = false;
 			started = clock();
