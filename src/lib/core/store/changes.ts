@@ -40,8 +40,8 @@ export interface ChangeHost<T> {
 	compare(incoming: T, current: T): number | undefined;
 	keyOf(item: T): RecordKey;
 	report(error: MutationError): void;
-	/** Something a row shows changed. */
-	changed(): void;
+	/** Something the row for `key` shows changed. */
+	changed(key: string): void;
 }
 
 /**
@@ -68,7 +68,7 @@ export function createChanges<T>(host: ChangeHost<T>) {
 	function setList(key: string, list: Change<T>[]) {
 		if (list.length === 0) pending.delete(key);
 		else pending.set(key, list);
-		host.changed();
+		host.changed(key);
 	}
 
 	/** Takes a change out of its row's list; false when it already ended. */
@@ -117,7 +117,7 @@ export function createChanges<T>(host: ChangeHost<T>) {
 				if (item !== current) host.setRow(change.key, item);
 			}
 		}
-		host.changed();
+		host.changed(change.key);
 		change.finish(undefined, item);
 	}
 
@@ -131,7 +131,7 @@ export function createChanges<T>(host: ChangeHost<T>) {
 		const error = new MutationError(failureText(cause, key), key, cause);
 		if (host.row(key) !== undefined)
 			failures.set(key, { id: change.id, error, patch, commit: change.commit });
-		host.changed();
+		host.changed(key);
 		host.report(error);
 		change.finish(error, undefined);
 	}
@@ -242,7 +242,7 @@ export function createChanges<T>(host: ChangeHost<T>) {
 			const failure = failures.get(key);
 			if (failure && (failure.id === mutationId || carries(item, failure.patch))) {
 				failures.delete(key);
-				host.changed();
+				host.changed(key);
 			}
 		},
 
@@ -258,7 +258,7 @@ export function createChanges<T>(host: ChangeHost<T>) {
 				const row = host.row(key);
 				if (row !== undefined && !carries(row, failure.patch))
 					host.setRow(key, applyPatch(row, failure.patch));
-				host.changed();
+				host.changed(key);
 				return;
 			}
 		},

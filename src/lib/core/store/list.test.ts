@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Update } from './decode.js';
-import { applyUpdates, emptyList, listOf, type ListRules } from './list.js';
+import {
+	applyInPlace,
+	applyUpdates,
+	emptyList,
+	listOf,
+	type List,
+	type ListRules
+} from './list.js';
 
 interface Row {
 	id: string;
@@ -102,7 +109,7 @@ describe('applyUpdates', () => {
 				fc.integer({ min: 1, max: 4 }),
 				(updates, atEnd, max) => {
 					const r = rules({ insert: atEnd ? 'end' : 'start', maxItems: max });
-					let list = emptyList<Row>();
+					let list: List<Row> = emptyList<Row>();
 					const model = new Map<string, number>();
 					let order: string[] = [];
 					for (const u of updates) {
@@ -139,6 +146,46 @@ describe('applyUpdates', () => {
 				}
 			),
 			{ numRuns: 500 }
+		);
+	});
+
+	it('in place, gives a new order whenever the rows or their order change, and keeps it otherwise', () => {
+		const item = fc.record({
+			id: fc.constantFrom('a', 'b', 'c'),
+			v: fc.integer({ min: 1, max: 3 })
+		});
+		const update: fc.Arbitrary<Update<Row>> = fc.oneof(
+			fc.record({ type: fc.constant('upsert' as const), items: fc.array(item, { maxLength: 3 }) }),
+			fc.record({
+				type: fc.constant('snapshot' as const),
+				items: fc.array(item, { maxLength: 3 })
+			}),
+			fc.record({
+				type: fc.constant('remove' as const),
+				ids: fc.array(fc.constantFrom('a', 'b', 'x'), { maxLength: 2 })
+			})
+		);
+		fc.assert(
+			fc.property(fc.array(update, { maxLength: 15 }), fc.boolean(), (updates, atEnd) => {
+				const r = rules({ insert: atEnd ? 'end' : 'start', maxItems: 2 });
+				const own = emptyList<Row>();
+				let pure: List<Row> = emptyList<Row>();
+				for (const u of updates) {
+					const order = own.order;
+					const before = [...order];
+					const events = applyInPlace(own, [{ update: u }], r);
+					const result = applyUpdates(pure, [{ update: u }], r);
+					pure = result.list;
+					expect(events).toEqual(result.events);
+					expect(own.order).toEqual(pure.order);
+					expect([...own.entries]).toEqual([...pure.entries]);
+					const same =
+						before.length === own.order.length && before.every((k, i) => own.order[i] === k);
+					if (!same) expect(own.order).not.toBe(order);
+					if (u.type !== 'upsert' && same) expect(own.order).toBe(order);
+				}
+			}),
+			{ numRuns: 300 }
 		);
 	});
 });

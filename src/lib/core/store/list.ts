@@ -46,12 +46,12 @@ export interface Batch<T> {
 	since?: number;
 }
 
-export function emptyList<T>(): List<T> {
+export function emptyList<T>(): OwnList<T> {
 	return { entries: new Map(), order: [], seq: 0, loaded: false };
 }
 
 /** A list from rows in order (duplicates and rows without a key skipped). */
-export function listOf<T>(items: readonly T[], rules: ListRules<T>, loaded: boolean): List<T> {
+export function listOf<T>(items: readonly T[], rules: ListRules<T>, loaded: boolean): OwnList<T> {
 	const entries = new Map<string, ListEntry<T>>();
 	const order: string[] = [];
 	let seq = 0;
@@ -64,6 +64,14 @@ export function listOf<T>(items: readonly T[], rules: ListRules<T>, loaded: bool
 	return { entries, order, seq, loaded };
 }
 
+/** A list its owner changes in place (`applyInPlace`); `order` is replaced, never changed. */
+export interface OwnList<T> {
+	entries: Map<string, ListEntry<T>>;
+	order: readonly string[];
+	seq: number;
+	loaded: boolean;
+}
+
 /**
  * Applies updates to a list: a pure function of the list, the updates and the rules. The list
  * given is not changed; the result shares unchanged rows (same entry objects) with it.
@@ -73,10 +81,24 @@ export function applyUpdates<T>(
 	batch: readonly Batch<T>[],
 	rules: ListRules<T>
 ): { list: List<T>; events: ListEvent<T>[] } {
-	const entries = new Map(list.entries);
-	let order = [...list.order];
-	let seq = list.seq;
-	let loaded = list.loaded;
+	const own: OwnList<T> = { ...list, entries: new Map(list.entries) };
+	const events = applyInPlace(own, batch, rules);
+	return { list: own, events };
+}
+
+/**
+ * `applyUpdates` on a list its owner changes in place: the work is what the updates change, not
+ * the size of the list. `order` is a new array whenever the rows' order or membership changed (and
+ * stays the same array after a snapshot of the same rows), so that its identity tells the owner
+ * whether to lay the rows out again.
+ */
+export function applyInPlace<T>(
+	list: OwnList<T>,
+	batch: readonly Batch<T>[],
+	rules: ListRules<T>
+): ListEvent<T>[] {
+	const { entries } = list;
+	let order = list.order;
 	const events: ListEvent<T>[] = [];
 
 	const drop = (key: string) => {
@@ -85,7 +107,7 @@ export function applyUpdates<T>(
 	};
 
 	function upsert(items: readonly T[], mutationId: string | undefined) {
-		let inserted = false;
+		const added: string[] = [];
 		for (const item of items) {
 			const key = rules.keyOf(item);
 			if (key === undefined) continue;
@@ -94,16 +116,17 @@ export function applyUpdates<T>(
 				const newer = rules.compare(item, existing.item);
 				if (newer === undefined || (rules.versioned && newer <= 0)) continue;
 			} else {
-				if (rules.insert === 'end') order.push(key);
-				else order.unshift(key);
-				inserted = true;
+				added.push(key);
 			}
-			entries.set(key, { item, seq: ++seq });
+			entries.set(key, { item, seq: ++list.seq });
 			events.push({ type: 'row', key, item, ...(mutationId ? { mutationId } : {}) });
 		}
 		if (mutationId !== undefined) events.push({ type: 'confirmed', mutationId });
-		loaded = true;
-		if (inserted) evict();
+		list.loaded = true;
+		if (added.length === 0) return;
+		// Each new row goes first (or last) as it arrives: at the start, the last to arrive is first.
+		order = rules.insert === 'end' ? [...order, ...added] : [...added.reverse(), ...order];
+		evict();
 	}
 
 	function remove(ids: readonly RecordKey[]) {
@@ -132,7 +155,7 @@ export function applyUpdates<T>(
 			if (existing && (existing.item === item || (rules.versioned && newer <= 0))) {
 				next.set(key, existing);
 			} else {
-				next.set(key, { item, seq: ++seq });
+				next.set(key, { item, seq: ++list.seq });
 				changed.push({ type: 'row', key, item });
 			}
 			nextOrder.push(key);
@@ -147,8 +170,10 @@ export function applyUpdates<T>(
 		entries.clear();
 		for (const [key, entry] of next) entries.set(key, entry);
 		events.push(...changed);
-		order = [...kept, ...nextOrder];
-		loaded = true;
+		const replaced = kept.length ? [...kept, ...nextOrder] : nextOrder;
+		// The same rows in the same order (a reconnect's snapshot): the order stays as it was.
+		if (!sameKeys(replaced, order)) order = replaced;
+		list.loaded = true;
 		evict();
 	}
 
@@ -164,31 +189,35 @@ export function applyUpdates<T>(
 		else if (update.type === 'upsert') upsert(update.items, update.mutationId);
 		else remove(update.ids);
 	}
-	return { list: { entries, order, seq, loaded }, events };
+	list.order = order;
+	return events;
 }
 
-/** The list with the row for `key` set to `item` (appended if new), whatever its version. */
-export function putRow<T>(list: List<T>, key: string, item: T): List<T> {
-	const entries = new Map(list.entries);
-	const seq = list.seq + 1;
-	const isNew = !entries.has(key);
-	entries.set(key, { item, seq });
-	return { ...list, entries, seq, order: isNew ? [...list.order, key] : list.order };
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
 }
 
-/** The list with its rows reordered by `sort` (which the caller makes safe to call). */
-export function sortList<T>(list: List<T>, sort: (a: T, b: T) => number): List<T> {
+/** Sets the row for `key` to `item` (appended if new), whatever its version. */
+export function putRow<T>(list: OwnList<T>, key: string, item: T): void {
+	if (!list.entries.has(key)) list.order = [...list.order, key];
+	list.entries.set(key, { item, seq: ++list.seq });
+}
+
+/** Reorders the rows by `sort` (which the caller makes safe to call); the same order stays as it was. */
+export function sortList<T>(list: OwnList<T>, sort: (a: T, b: T) => number): void {
 	const order = [...list.order].sort((a, b) =>
 		sort(list.entries.get(a)!.item, list.entries.get(b)!.item)
 	);
-	return { ...list, order };
+	if (!sameKeys(order, list.order)) list.order = order;
 }
 
-/** The list with rows past `max` (in order) removed, and which ones. */
-export function trimList<T>(list: List<T>, max: number): { list: List<T>; removed: string[] } {
-	if (list.order.length <= max) return { list, removed: [] };
+/** Removes the rows past `max` (in order); returns their keys. */
+export function trimList<T>(list: OwnList<T>, max: number): string[] {
+	if (list.order.length <= max) return [];
 	const removed = list.order.slice(max);
-	const entries = new Map(list.entries);
-	for (const key of removed) entries.delete(key);
-	return { list: { ...list, entries, order: list.order.slice(0, max) }, removed };
+	for (const key of removed) list.entries.delete(key);
+	list.order = list.order.slice(0, max);
+	return removed;
 }

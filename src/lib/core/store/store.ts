@@ -6,15 +6,14 @@ import { defaultDecode, type Decoder, type RecordKey, type Update } from './deco
 import { createChanges, failureText } from './changes.js';
 import { patchBetween } from './patch.js';
 import {
-	applyUpdates,
+	applyInPlace,
 	listOf,
 	putRow,
 	sortList,
 	trimList,
 	type Batch,
-	type List,
-	type ListEntry,
-	type ListRules
+	type ListRules,
+	type OwnList
 } from './list.js';
 
 /** A row as the UI renders it. */
@@ -191,10 +190,13 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 	const seenIds = new Set<string>();
 	const queue: Batch<T>[] = [];
 	const listeners = new Set<(snapshot: RecordStoreSnapshot<T>) => void>();
-	const rowCache = new Map<
-		string,
-		{ entry: ListEntry<T>; changes: unknown; failure: unknown; row: Row<T> }
-	>();
+	// The rows of the last snapshot by key, and the keys whose row is built again for the next: a
+	// flush costs what changed, plus one lookup per row when the order changed.
+	const rowOf = new Map<string, Row<T>>();
+	const stale = new Set<string>();
+	/** `list.order` as the last snapshot laid it out, and where each key is in it (built on use). */
+	let builtOrder: readonly string[] | undefined;
+	let position: Map<string, number> | undefined;
 	let dropped = 0;
 	let dirty = false;
 	let disposed = false;
@@ -250,15 +252,22 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 
 	/** Sets the server's row for `key` outside a batch (a commit's answer, an accepted change). */
 	function setRow(key: string, item: T) {
-		list = putRow(list, key, item);
-		dirty = true;
+		putRow(list, key, item);
+		touch(key);
 		changes.serverRow(key, item);
+	}
+
+	/** The row for `key` shows something new at the next flush. */
+	function touch(key: string) {
+		stale.add(key);
+		dirty = true;
 	}
 
 	/** A row left the list: what was on its way to it ends. */
 	function forget(key: string) {
 		changes.forget(key);
-		rowCache.delete(key);
+		rowOf.delete(key);
+		stale.delete(key);
 	}
 
 	const changes = createChanges<T>({
@@ -285,44 +294,61 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		const sort = options.sort;
 		if (!sort) return;
 		try {
-			list = sortList(list, sort);
+			sortList(list, sort);
 		} catch (cause) {
 			report(new DecodeError(messages.callbackThrew('sort', cause), undefined, undefined, cause));
 		}
-		const trimmed = trimList(list, maxItems);
-		list = trimmed.list;
-		for (const key of trimmed.removed) forget(key);
+		for (const key of trimList(list, maxItems)) forget(key);
 	}
 
+	function buildRow(key: string): Row<T> {
+		const failure = changes.failureOf(key);
+		const row: Row<T> = {
+			key,
+			item: changes.visible(key, list.entries.get(key)!.item),
+			status: changes.pendingFor(key) ? 'pending' : failure ? 'failed' : 'settled',
+			...(failure ? { error: failure.error } : {})
+		};
+		rowOf.set(key, row);
+		return row;
+	}
+
+	/**
+	 * The next snapshot: rows whose key is stale are built again, every other row is the object the
+	 * last snapshot had, so that a renderer keyed by identity redraws only what changed.
+	 */
 	function buildSnapshot(): RecordStoreSnapshot<T> {
 		sortRows();
-		const rows: Row<T>[] = [];
-		const items: T[] = [];
-		for (const key of list.order) {
-			const entry = list.entries.get(key)!;
-			const waiting = changes.pendingFor(key);
-			const failure = changes.failureOf(key);
-			const cached = rowCache.get(key);
-			let row: Row<T>;
-			if (
-				cached &&
-				cached.entry === entry &&
-				cached.changes === waiting &&
-				cached.failure === failure
-			) {
-				row = cached.row;
-			} else {
-				row = {
-					key,
-					item: changes.visible(key, entry.item),
-					status: waiting ? 'pending' : failure ? 'failed' : 'settled',
-					...(failure ? { error: failure.error } : {})
-				};
-				rowCache.set(key, { entry, changes: waiting, failure, row });
+		const order = list.order;
+		let rows: Row<T>[];
+		let items: T[];
+		if (order === builtOrder) {
+			rows = snapshot.rows.slice();
+			items = snapshot.items.slice();
+			if (stale.size > 0) {
+				position ??= new Map(order.map((key, i) => [key, i]));
+				for (const key of stale) {
+					const at = position.get(key);
+					if (at === undefined) continue;
+					const row = buildRow(key);
+					rows[at] = row;
+					items[at] = row.item;
+				}
 			}
-			rows.push(row);
-			items.push(row.item);
+		} else {
+			for (const key of stale) if (list.entries.has(key)) buildRow(key);
+			rows = new Array<Row<T>>(order.length);
+			items = new Array<T>(order.length);
+			for (let i = 0; i < order.length; i++) {
+				const key = order[i]!;
+				const row = rowOf.get(key) ?? buildRow(key);
+				rows[i] = row;
+				items[i] = row.item;
+			}
+			builtOrder = order;
+			position = undefined;
 		}
+		stale.clear();
 		return { items, rows, loaded: list.loaded, dropped };
 	}
 
@@ -331,12 +357,12 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		cancelFrame = undefined;
 		if (queue.length > 0) {
 			const wasLoaded = list.loaded;
-			const result = applyUpdates(list, queue.splice(0), rules);
-			list = result.list;
-			if (list.loaded !== wasLoaded) dirty = true;
-			for (const event of result.events) {
+			const events = applyInPlace(list, queue.splice(0), rules);
+			// A snapshot may only reorder rows: that shows too.
+			if (list.loaded !== wasLoaded || list.order !== builtOrder) dirty = true;
+			for (const event of events) {
 				if (event.type === 'row') {
-					dirty = true;
+					touch(event.key);
 					changes.serverRow(event.key, event.item, event.mutationId);
 				} else if (event.type === 'removed') {
 					dirty = true;
@@ -363,12 +389,12 @@ export function createRecordStore<T>(options: RecordStoreOptions<T> = {}): Recor
 		if (!cancelFrame && !disposed) cancelFrame = env.requestFrame(flush);
 	}
 
-	function changed() {
-		dirty = true;
+	function changed(key: string) {
+		touch(key);
 		schedule();
 	}
 
-	let list: List<T> = listOf(options.initial ?? [], rules, options.initial !== undefined);
+	const list: OwnList<T> = listOf(options.initial ?? [], rules, options.initial !== undefined);
 	dropped = 0;
 	snapshot = buildSnapshot();
 
