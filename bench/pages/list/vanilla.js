@@ -63,9 +63,13 @@ export function adoptVanillaList(section, items) {
  * @param {HTMLElement} template
  */
 function keyedList(list, template) {
+	// The title's text is in its own span (beside the checkbox a toggling row shows).
 	const titlePath = pathTo(
 		template,
-		/** @type {Element} */ (template.querySelector('[class*="srk-timeline__title"]'))
+		/** @type {Element} */ (
+			template.querySelector('.srk-timeline__title > span') ??
+				template.querySelector('.srk-timeline__title')
+		)
 	);
 	const actorPath = pathTo(
 		template,

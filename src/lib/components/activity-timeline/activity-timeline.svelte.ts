@@ -220,57 +220,93 @@ export class Announcer {
 const MAX_FLASHES = 24;
 
 /**
- * Flashes a row that arrives, or whose item changes, once the list has loaded. A row's new flash
- * replaces its running one, and at most {@link MAX_FLASHES} run at once: in a flood the flash marks
- * some arrivals instead of costing every frame a repaint of the whole list. Create it while a
+ * Flashes a row that arrives, or whose item changes, once the list has loaded: a row whose item is
+ * one the list has not shown before. A row's new flash replaces its running one, and at most
+ * {@link MAX_FLASHES} run at once: in a flood the flash marks some arrivals instead of costing
+ * every frame a repaint of the whole list. One effect for the whole list, after each render (no
+ * per-row attachment): the `<li>` of `rows[i]` is the list's `i`-th child. Create it while a
  * component initialises.
  */
 export class RowFlash {
-	// Rows rendered before the list first loaded (the first paint, or the first snapshot when it
-	// arrives later) are not news. Not state, so that reading it in an attachment tracks nothing;
-	// the effect runs after the flush that rendered those rows.
-	#settled = false;
-	readonly #rendered = new WeakSet<HTMLElement>();
-	readonly #flashes = new WeakMap<HTMLElement, Animation>();
+	readonly #seen = new WeakSet<object>();
+	readonly #flashes = new WeakMap<Element, Animation>();
 	readonly #running = new Set<Animation>();
 	#reducedMotion: MediaQueryList | undefined;
 
-	constructor(loaded: () => boolean) {
+	constructor(
+		rows: () => readonly Row<unknown>[],
+		loaded: () => boolean,
+		list: () => HTMLElement | undefined
+	) {
+		// Rows rendered before the list first loaded (the first paint, or the first snapshot when it
+		// arrives later) are not news.
+		let settled = false;
 		$effect(() => {
-			if (loaded()) this.#settled = true;
+			const shown = rows();
+			const isLoaded = loaded();
+			const node = list();
+			for (let i = 0; i < shown.length; i++) {
+				const item = shown[i]!.item;
+				const identity = typeof item === 'object' && item !== null ? item : shown[i]!;
+				if (this.#seen.has(identity)) continue;
+				this.#seen.add(identity);
+				const li = node?.children[i];
+				if (settled && li?.getAttribute('data-key') === shown[i]!.key) this.#flash(li);
+			}
+			if (isLoaded) settled = true;
 		});
 	}
 
-	/** The row's attachment: `{@attach flash.attach(row.item)}` runs again when the item changes. */
-	attach(item: unknown) {
-		return (node: HTMLElement) => {
-			void item;
-			const isNews = this.#rendered.has(node) || this.#settled;
-			this.#rendered.add(node);
-			if (!isNews || typeof node.animate !== 'function') return;
-			this.#reducedMotion ??= matchMedia('(prefers-reduced-motion: reduce)');
-			if (this.#reducedMotion.matches) return;
-			const previous = this.#flashes.get(node);
-			if (previous) {
-				previous.cancel();
-				this.#running.delete(previous);
-			}
-			if (this.#running.size >= MAX_FLASHES) return;
-			const animation = node.animate(
-				[{ backgroundColor: 'var(--_highlight)' }, { backgroundColor: 'transparent' }],
-				{ duration: 1600, easing: 'ease-out' }
-			);
-			this.#flashes.set(node, animation);
-			this.#running.add(animation);
-			animation.onfinish = animation.oncancel = () => this.#running.delete(animation);
-		};
+	#flash(node: Element) {
+		if (typeof node.animate !== 'function') return;
+		this.#reducedMotion ??= matchMedia('(prefers-reduced-motion: reduce)');
+		if (this.#reducedMotion.matches) return;
+		const previous = this.#flashes.get(node);
+		if (previous) {
+			previous.cancel();
+			this.#running.delete(previous);
+		}
+		if (this.#running.size >= MAX_FLASHES) return;
+		const animation = node.animate(
+			[{ backgroundColor: 'var(--_highlight)' }, { backgroundColor: 'transparent' }],
+			{ duration: 1600, easing: 'ease-out' }
+		);
+		this.#flashes.set(node, animation);
+		this.#running.add(animation);
+		animation.onfinish = animation.oncancel = () => this.#running.delete(animation);
 	}
 }
+
+/** What a row shows, without its actions: what the built-in row renders from. */
+export type RowView = Pick<
+	TimelineRowContext<unknown>,
+	'title' | 'actor' | 'time' | 'datetime' | 'done'
+>;
 
 /**
  * What a row shows. `until` hears when the row's relative time next changes: called while the
  * row renders, it makes the row render again then (see `WakeClock`).
  */
+export function rowView<T>(
+	row: Row<T>,
+	fields: Fields<T>,
+	now: number,
+	locale: string | undefined,
+	labels: ActivityTimelineLabels,
+	until?: (time: number) => void
+): RowView {
+	const time = toMs(fields.getTime(row.item));
+	if (time !== undefined) until?.(nextRelativeChange(time, now));
+	return {
+		title: fields.getTitle(row.item),
+		actor: fields.getActor(row.item),
+		time: time === undefined ? undefined : formatRelative(time, now, locale, labels.justNow),
+		datetime: time === undefined ? undefined : new Date(time).toISOString(),
+		done: fields.getDone(row.item)
+	};
+}
+
+/** What a `row` snippet is given: what the row shows, its state and its actions. */
 export function rowContext<T>(
 	row: Row<T>,
 	fields: Fields<T>,
@@ -281,18 +317,12 @@ export function rowContext<T>(
 	labels: ActivityTimelineLabels,
 	until?: (time: number) => void
 ): TimelineRowContext<T> {
-	const time = toMs(fields.getTime(row.item));
-	if (time !== undefined) until?.(nextRelativeChange(time, now));
 	return {
 		item: row.item,
 		key: row.key,
 		status: row.status,
 		error: row.error,
-		title: fields.getTitle(row.item),
-		actor: fields.getActor(row.item),
-		time: time === undefined ? undefined : formatRelative(time, now, locale, labels.justNow),
-		datetime: time === undefined ? undefined : new Date(time).toISOString(),
-		done: fields.getDone(row.item),
+		...rowView(row, fields, now, locale, labels, until),
 		canToggle,
 		toggle: () => act(() => source.toggle(row.key)),
 		retry: () => act(() => source.retryMutation(row.key))
