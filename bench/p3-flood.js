@@ -5,6 +5,8 @@
 // per event) get the same events, one after the other, on the same page build. Besides frame
 // times, Chromium's own counters (CDP `Performance.getMetrics`) give the main thread's scripting
 // time over the flood.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { newPage, servePages } from './browser.js';
 import { kit, launchChromium, median, percentile, round, row, seededRandom, sleep } from './lib.js';
 
@@ -15,6 +17,7 @@ const NEW_ROW_SHARE = 0.2;
 const FRAME_MS = 16.7;
 /** Goal: our main-thread scripting over the flood, at most this times the hand-written list's. */
 const SCRIPT_GOAL = 1.5;
+const PROFILES = 'node_modules/.cache/srk-bench-profiles';
 const ACTORS = ['Ada', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Frances'];
 
 /**
@@ -221,6 +224,13 @@ export default async function run() {
 			await cpu.send('Performance.enable', { timeDomain: 'threadTicks' });
 			const wall = await context.newCDPSession(page);
 			await wall.send('Performance.enable', { timeDomain: 'timeTicks' });
+			// BENCH_PROFILE=1: a CPU profile of the flood per run, to read where the time goes (it
+			// slows the page: the numbers of such a run are not the benchmark's).
+			const profiler = process.env.BENCH_PROFILE ? await context.newCDPSession(page) : undefined;
+			if (profiler) {
+				await profiler.send('Profiler.enable');
+				await profiler.send('Profiler.start');
+			}
 			await page.evaluate(() => /** @type {any} */ (window).flood.start());
 			const cpu0 = await metrics(cpu);
 			const wall0 = await metrics(wall);
@@ -241,6 +251,11 @@ export default async function run() {
 				if (!synced) await sleep(100);
 			}
 			const catchUpMs = performance.now() - sentAt;
+			if (profiler) {
+				const { profile } = await profiler.send('Profiler.stop');
+				mkdirSync(PROFILES, { recursive: true });
+				writeFileSync(join(PROFILES, `P3-${name}.cpuprofile`), JSON.stringify(profile));
+			}
 			const main = spent(cpu0, await metrics(cpu));
 			const mainWall = spent(wall0, await metrics(wall));
 			/** @type {{ deltas: number[]; commits: number[]; longTasks: number[] }} */

@@ -241,18 +241,33 @@ export class RowFlash {
 		// Rows rendered before the list first loaded (the first paint, or the first snapshot when it
 		// arrives later) are not news.
 		let settled = false;
+		let previous: readonly Row<unknown>[] = [];
 		$effect(() => {
 			const shown = rows();
 			const isLoaded = loaded();
 			const node = list();
-			for (let i = 0; i < shown.length; i++) {
-				const item = shown[i]!.item;
-				const identity = typeof item === 'object' && item !== null ? item : shown[i]!;
+			// Walks the rows beside the last render's: a row object that was there is no news and
+			// costs a comparison (rows keep their object while unchanged); only the others are looked up.
+			for (let i = 0, j = 0; i < shown.length; i++) {
+				const row = shown[i]!;
+				if (row === previous[j]) {
+					j++;
+					continue;
+				}
+				// Changed in place, or one row before it removed: the walk stays in step.
+				if (row.key === previous[j]?.key) j++;
+				else if (row === previous[j + 1]) {
+					j += 2;
+					continue;
+				}
+				const item = row.item;
+				const identity = typeof item === 'object' && item !== null ? item : row;
 				if (this.#seen.has(identity)) continue;
 				this.#seen.add(identity);
 				const li = node?.children[i];
-				if (settled && li?.getAttribute('data-key') === shown[i]!.key) this.#flash(li);
+				if (settled && li?.getAttribute('data-key') === row.key) this.#flash(li);
 			}
+			previous = shown;
 			if (isLoaded) settled = true;
 		});
 	}
