@@ -87,9 +87,34 @@ function loadPrevious() {
 	try {
 		meta = JSON.parse(readFileSync('node_modules/.cache/srk-bench-meta.json', 'utf8'));
 	} catch {
-		// the notes of earlier runs are gone; the rows stay
+		// A new checkout: the notes and times of earlier runs are read back from RESULTS.md.
+		if (existsSync(RESULTS_MD)) meta = notesOf(readFileSync(RESULTS_MD, 'utf8'));
 	}
 	return { rows, notes: meta.notes ?? {}, seconds: meta.seconds ?? {} };
+}
+
+/**
+ * The notes and run times that `markdown` wrote: each `## <id>: <title>` section's `Ran in <n> s.`
+ * line and its `- ` items (a note is one line).
+ * @param {string} text
+ */
+function notesOf(text) {
+	/** @type {{ notes: Record<string, string[]>; seconds: Record<string, number> }} */
+	const meta = { notes: {}, seconds: {} };
+	let id = '';
+	for (const line of text.split('\n')) {
+		const heading = /^## (P\d+): /.exec(line);
+		if (heading) {
+			id = heading[1] ?? '';
+			meta.notes[id] = [];
+			continue;
+		}
+		if (!id) continue;
+		const ran = /^Ran in ([\d.]+) s\.$/.exec(line);
+		if (ran) meta.seconds[id] = Number(ran[1]);
+		else if (line.startsWith('- ')) meta.notes[id]?.push(line.slice(2));
+	}
+	return meta;
 }
 
 /** @param {import('./lib.js').Row} r */
