@@ -182,7 +182,9 @@ describe('applyUpdates', () => {
 					const same =
 						before.length === own.order.length && before.every((k, i) => own.order[i] === k);
 					if (!same) expect(own.order).not.toBe(order);
-					if (u.type !== 'upsert' && same) expect(own.order).toBe(order);
+					// An eviction (like an upsert) may give a new array with the same rows.
+					const evicted = events.some((e) => e.type === 'removed');
+					if (u.type !== 'upsert' && same && !evicted) expect(own.order).toBe(order);
 				}
 			}),
 			{ numRuns: 300 }
