@@ -118,6 +118,19 @@ describe('createRecordStore', () => {
 		expect(after[1]!.item).toMatchObject({ version: 2, title: 'renamed' });
 	});
 
+	it('S66 a snapshot that only reorders rows shows the new order, each row the object it was', () => {
+		const { store, ids } = setup({ initial: [task(1), task(2), task(3)] });
+		const before = store.getSnapshot().rows;
+		const seen: number[][] = [];
+		store.subscribe((snapshot) => seen.push(snapshot.items.map((t) => t.id)));
+		store.apply({ type: 'snapshot', items: [task(3), task(1), task(2)] });
+		store.flush();
+		expect(ids()).toEqual([3, 1, 2]);
+		expect(seen).toEqual([[3, 1, 2]]);
+		expect(store.getSnapshot().rows).toEqual([before[2], before[0], before[1]]);
+		expect(store.getSnapshot().rows[0]).toBe(before[2]);
+	});
+
 	it('a snapshot removes rows it lacks, unless they changed after its mark', () => {
 		const { store, ids } = setup({ initial: [task(1), task(2)] });
 		const mark = store.mark();
